@@ -1,0 +1,31 @@
+# ocikms — build, demo, test and benchmark entry points.
+#   make demo   start the embedded emulator and walk a Vault-like seal lifecycle
+#   make test   everything CI runs (installs what it needs from the package registries)
+#   make bench  side-by-side benchmarks against Vault's Go ocikms seal
+
+SHELL := /bin/bash
+CARGO ?= cargo
+GO ?= go
+# One profile for everything (tests included) so a fresh machine compiles the tree once.
+PROFILE_DIR := $(CURDIR)/target/release
+export OCIKMS_EMULATOR_BIN := $(PROFILE_DIR)/oci-kms-emulator
+export OCIKMS_LIB_DIR := $(PROFILE_DIR)
+
+.PHONY: all build tools demo test test-rust test-header test-gosdk test-go test-c test-python bench clean
+
+all: build
+
+tools:
+	@scripts/ensure-tools.sh
+
+build:
+	$(CARGO) build --release --locked --workspace
+
+test: tools build test-rust test-header test-gosdk test-go test-c test-python
+	@echo "make test: all suites passed"
+
+test-rust:
+	$(CARGO) test --release --locked --workspace
+
+clean:
+	$(CARGO) clean

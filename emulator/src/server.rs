@@ -1,0 +1,204 @@
+//! HTTP/1.1 serving (plain or TLS) on hyper: reads each request, applies injected faults,
+//! dispatches, counts, and writes the reply with `opc-request-id`. Connection resets use
+//! `SO_LINGER=0`; truncated bodies announce the full length and then abort.
+
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Frame, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::app::AppRef;
+use crate::encoding::{hex, random_bytes};
+use crate::errors::ApiError;
+use crate::faults::Fault;
+use crate::http::{Reply, Request};
+use crate::router::{self, Route};
+
+const MAX_BODY: usize = 1 << 20;
+
+/// Why a connection was dropped instead of answered.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// A body that yields its first half and then fails, so the client sees a short read.
+struct Truncated {
+    half: Option<Bytes>,
+    failed: bool,
+}
+
+impl hyper::body::Body for Truncated {
+    type Data = Bytes;
+    type Error = Dropped;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Dropped>>> {
+        if let Some(d) = self.half.take() {
+            return Poll::Ready(Some(Ok(Frame::data(d))));
+        }
+        if !self.failed {
+            self.failed = true;
+            return Poll::Ready(Some(Err(Dropped)));
+        }
+        Poll::Ready(None)
+    }
+}
+
+type Body = Either<Full<Bytes>, Truncated>;
+
+/// Serves `listener` until `shutdown` resolves, then lets open connections finish (5 s at most).
+pub async fn serve(app: AppRef, listener: TcpListener, tls: Option<TlsAcceptor>, shutdown: impl std::future::Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let fd = stream.as_raw_fd();
+                let app = app.clone();
+                let watcher = graceful.watcher();
+                match tls.clone() {
+                    None => { tokio::spawn(connection(app, stream, peer, fd, watcher)); }
+                    Some(acceptor) => {
+                        tokio::spawn(async move {
+                            if let Ok(s) = acceptor.accept(stream).await {
+                                connection(app, s, peer, fd, watcher).await;
+                            }
+                        });
+                    }
+                }
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
+}
+
+async fn connection<I>(app: AppRef, io: I, peer: SocketAddr, fd: RawFd, watcher: Watcher)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| handle(app.clone(), peer, fd, req));
+    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(io), svc);
+    // Errors here are client disconnects and injected resets: nothing to report.
+    let _ = watcher.watch(conn).await;
+}
+
+/// Makes the kernel send RST on close (SO_LINGER 0).
+fn arm_reset(fd: RawFd) {
+    // SAFETY: `fd` is the socket of the connection whose request is being handled; hyper owns
+    // the stream and keeps it open until this service call returns, so the fd is valid here.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let _ = socket2::SockRef::from(&borrowed).set_linger(Some(Duration::ZERO));
+}
+
+async fn handle(app: AppRef, peer: SocketAddr, fd: RawFd, req: hyper::Request<Incoming>) -> Result<hyper::Response<Body>, Dropped> {
+    let request_id = match req.headers().get("opc-request-id").and_then(|v| v.to_str().ok()) {
+        Some(client) if !client.is_empty() => format!("{client}/{}", hex(&random_bytes(16)).to_uppercase()),
+        _ => hex(&random_bytes(16)).to_uppercase(),
+    };
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_string();
+    let target = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let route = router::classify(&method, &path);
+    let name = route.as_ref().map(Route::name).unwrap_or("unknown");
+    let counted = !matches!(route, Ok(Route::Admin(_)));
+
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let e = ApiError::too_large(format!("request body exceeds {MAX_BODY} bytes or could not be read"));
+            return Ok(finish(&app, name, counted, Reply::error(&e), &request_id, false));
+        }
+    };
+
+    let mut truncate = false;
+    if counted {
+        match app.faults.decide(name) {
+            Some(Fault::Status { status, retry_after }) => {
+                let reply = Reply::error(&ApiError::injected(status, retry_after));
+                return Ok(finish(&app, name, counted, reply, &request_id, false));
+            }
+            Some(Fault::Reset) => {
+                app.counters.record(name, "reset");
+                arm_reset(fd);
+                return Err(Dropped);
+            }
+            Some(Fault::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+            Some(Fault::Truncate) => truncate = true,
+            Some(Fault::None) | None => {}
+        }
+    }
+
+    let reply = match route {
+        Ok(route) => {
+            let request = Request { method, target, path, query, headers: parts.headers, body, peer };
+            // Handlers are short CPU work (one RSA verify, one AES-GCM): run them inline.
+            router::dispatch(&app, &request, &route).unwrap_or_else(|e| Reply::error(&e))
+        }
+        Err(e) => Reply::error(&e),
+    };
+    Ok(finish(&app, name, counted, reply, &request_id, truncate))
+}
+
+fn finish(app: &AppRef, name: &str, counted: bool, reply: Reply, request_id: &str, truncate: bool) -> hyper::Response<Body> {
+    if counted {
+        app.counters.record(name, &if truncate { "truncated".to_string() } else { reply.status.to_string() });
+    }
+    let full_len = reply.body.len();
+    let body: Body = if truncate {
+        let all = Bytes::from(reply.body);
+        Either::Right(Truncated { half: Some(all.slice(..full_len / 2)), failed: false })
+    } else {
+        Either::Left(Full::new(Bytes::from(reply.body)))
+    };
+    let mut b = hyper::Response::builder()
+        .status(reply.status)
+        .header("content-type", reply.content_type)
+        .header("content-length", full_len)
+        .header("opc-request-id", request_id);
+    for (k, v) in reply.headers {
+        b = b.header(k, v);
+    }
+    b.body(body).unwrap_or_else(|_| hyper::Response::new(Either::Left(Full::new(Bytes::new()))))
+}
+
+/// Builds a rustls acceptor (HTTP/1.1 ALPN) from DER certificate chain and PKCS#8 key.
+pub fn tls_acceptor(chain: &[Vec<u8>], key_pkcs8: &[u8]) -> Result<TlsAcceptor, String> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let certs: Vec<CertificateDer<'static>> = chain.iter().map(|c| CertificateDer::from(c.clone())).collect();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pkcs8.to_vec()));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("TLS certificate rejected: {e}"))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(cfg)))
+}
+

@@ -1,0 +1,136 @@
+//! The OCI instance metadata service (IMDS v2) client: the instance's region and its identity
+//! certificates, as instance principal authentication needs them.
+//!
+//! Base URL `http://169.254.169.254/opc/v2`, overridable with `OCI_METADATA_BASE_URL`; every
+//! request carries `Authorization: Bearer Oracle`.
+
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use crate::config::Env;
+use crate::error::{Error, ErrorCode, Result};
+
+/// The metadata service's base URL on OCI compute instances.
+pub const DEFAULT_METADATA_BASE_URL: &str = "http://169.254.169.254/opc/v2";
+/// Environment variable overriding [`DEFAULT_METADATA_BASE_URL`] (as the OCI SDKs honour).
+pub const METADATA_BASE_URL_ENV: &str = "OCI_METADATA_BASE_URL";
+
+/// Time allowed for one metadata request (the service is link-local: it answers fast or never).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Attempts per metadata request, for connection failures and 5xx answers.
+const ATTEMPTS: u32 = 3;
+
+/// A client of the instance metadata service.
+#[derive(Debug, Clone)]
+pub struct MetadataClient {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl MetadataClient {
+    /// A client for `OCI_METADATA_BASE_URL` (looked up in `env`), or the default base URL when it
+    /// is unset or empty.
+    pub fn from_env(env: Env<'_>, http: reqwest::Client) -> Self {
+        let base = env(METADATA_BASE_URL_ENV).filter(|v| !v.trim().is_empty());
+        MetadataClient::new(base.as_deref().unwrap_or(DEFAULT_METADATA_BASE_URL), http)
+    }
+
+    /// A client for an explicit base URL (such as `http://127.0.0.1:8080/opc/v2`).
+    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
+        MetadataClient { base_url: base_url.trim().trim_end_matches('/').to_string(), http }
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The instance's region as the service reports it (a name or a short code such as `phx`).
+    pub async fn region(&self) -> Result<String> {
+        Ok(self.get("/instance/region").await?.trim().to_string())
+    }
+
+    /// The instance's leaf certificate (PEM).
+    pub async fn leaf_certificate(&self) -> Result<String> {
+        self.get("/identity/cert.pem").await
+    }
+
+    /// The leaf certificate's private key (PEM). Secret: zeroed on drop.
+    pub async fn leaf_private_key(&self) -> Result<Zeroizing<String>> {
+        self.get("/identity/key.pem").await.map(Zeroizing::new)
+    }
+
+    /// The intermediate certificate(s) (PEM).
+    pub async fn intermediate_certificate(&self) -> Result<String> {
+        self.get("/identity/intermediate.pem").await
+    }
+
+    /// GETs `path` under the base URL, retrying connection failures and 5xx answers briefly.
+    async fn get(&self, path: &str) -> Result<String> {
+        let url = format!("{}{path}", self.base_url);
+        let mut attempt = 1;
+        loop {
+            match self.get_once(&url).await {
+                Err(err) if err.is_retryable() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn get_once(&self, url: &str) -> Result<String> {
+        let response = self
+            .http
+            .get(url)
+            .header("Authorization", "Bearer Oracle")
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(|err| unreachable_error(url, &err))?;
+        let status = response.status();
+        let body = response.text().await.map_err(|err| unreachable_error(url, &err))?;
+        if !status.is_success() {
+            let snippet: String = body.chars().take(200).collect();
+            return Err(Error::credentials(format!(
+                "the instance metadata service answered HTTP {} for {url}: {}",
+                status.as_u16(),
+                snippet.trim()
+            ))
+            .retryable(status.is_server_error()));
+        }
+        Ok(body)
+    }
+}
+
+/// The error for a metadata request that got no answer: says what was tried and what else to use.
+fn unreachable_error(url: &str, err: &reqwest::Error) -> Error {
+    let reason = if err.is_timeout() { "timed out".to_string() } else { error_chain(err) };
+    Error::new(
+        ErrorCode::Credentials,
+        format!(
+            "instance principal authentication could not reach the OCI instance metadata service at \
+             {url} ({reason}); it only works on an OCI compute instance (set {METADATA_BASE_URL_ENV} \
+             if the service is elsewhere). Off OCI compute, set auth_type_api_key = true to use an API \
+             key from ~/.oci/config, or choose another auth_type (resource_principal, \
+             workload_identity, security_token)"
+        ),
+    )
+    .retryable(true)
+}
+
+/// An error and its sources, joined by `: ` (reqwest's own message hides the cause).
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,194 @@
+//! Credential providers: where the signing key and key id of each request come from.
+//!
+//! Every OCI authentication method implements [`CredentialProvider`]; the signer and the KMS
+//! client only ever see [`Credentials`], so new methods drop in without touching them.
+
+pub mod api_key;
+pub mod config_file;
+pub mod federation;
+pub mod instance_principal;
+pub mod metadata;
+pub mod pem;
+pub mod regions;
+pub mod resource_principal;
+pub mod session_token;
+pub mod workload_identity;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+
+/// Which kind of principal a provider authenticates as (the seal metadata's `principal_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalType {
+    /// An IAM user with an API key (`auth_type = "api_key"`).
+    User,
+    /// A compute instance (instance principal).
+    Instance,
+    /// A resource principal (functions, jobs...).
+    Resource,
+    /// An OKE workload identity.
+    Workload,
+    /// A CLI session token (`security_token_file`).
+    Session,
+}
+
+impl PrincipalType {
+    /// The value Vault's metadata shows: `user`, `instance`, `resource`, `workload`, `session`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalType::User => "user",
+            PrincipalType::Instance => "instance",
+            PrincipalType::Resource => "resource",
+            PrincipalType::Workload => "workload",
+            PrincipalType::Session => "session",
+        }
+    }
+}
+
+/// What a request is signed with: the `keyId` of the Authorization header and the RSA key.
+///
+/// `key_id` is `<tenancy>/<user>/<fingerprint>` for API keys and `ST$<token>` for session tokens.
+pub struct Credentials {
+    /// The signature's `keyId` parameter. Contains a token for session-based methods: never log it.
+    pub key_id: String,
+    /// The RSA private key that signs (zeroed on drop by aws-lc).
+    pub key: Arc<aws_lc_rs::rsa::KeyPair>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").finish_non_exhaustive()
+    }
+}
+
+/// A source of signing credentials. Implementations must be cheap to call on every request
+/// (cache what they load) and must refresh tokens themselves before they expire.
+#[async_trait]
+pub trait CredentialProvider: Send + Sync {
+    /// The credentials to sign the next request with.
+    async fn credentials(&self) -> Result<Arc<Credentials>>;
+
+    /// Called after the service answered 401 to a request signed with `stale`: a token-based
+    /// provider fetches a new token (once, even if many callers report the same stale one).
+    /// Returns whether retrying may help.
+    async fn refresh_after_unauthorized(&self, stale: &Credentials) -> bool {
+        let _ = stale;
+        false
+    }
+
+    /// The principal kind, for the seal metadata.
+    fn principal_type(&self) -> PrincipalType;
+
+    /// A description of the principal safe to show to operators (OCIDs, never secrets),
+    /// e.g. `"user ocid1.user... in tenancy ocid1.tenancy..."`.
+    fn describe(&self) -> String;
+}
+
+/// Builds the credential provider that `config.auth_type` selects, reading the process
+/// environment (`HOME`, `OCI_CONFIG_FILE`, `OCI_CLI_PROFILE`) for the OCI config file lookup.
+pub fn provider_from_config(config: &crate::config::SealConfig) -> Result<Arc<dyn CredentialProvider>> {
+    provider_from_config_with_env(config, &crate::config::process_env)
+}
+
+/// [`provider_from_config`] with an explicit environment (for tests).
+pub fn provider_from_config_with_env(
+    config: &crate::config::SealConfig,
+    env: crate::config::Env<'_>,
+) -> Result<Arc<dyn CredentialProvider>> {
+    use crate::config::AuthType;
+    let profile = || {
+        config_file::OciProfile::locate_and_load(
+            config.config_file.as_deref(),
+            config.config_profile.as_deref(),
+            env,
+        )
+    };
+    match config.auth_type {
+        AuthType::ApiKey => Ok(Arc::new(api_key::ApiKeyProvider::from_profile(&profile()?, env)?)),
+        AuthType::SecurityToken => {
+            Ok(Arc::new(session_token::SecurityTokenProvider::from_profile(&profile()?, env)?))
+        }
+        AuthType::InstancePrincipal => {
+            let http = crate::kms::http_client(config.ca_cert.as_deref())?;
+            Ok(Arc::new(instance_principal::instance_principal_provider(env, http)))
+        }
+        AuthType::ResourcePrincipal => Ok(Arc::new(resource_principal::resource_principal_provider(env)?)),
+        AuthType::WorkloadIdentity => {
+            let settings = workload_identity::WorkloadIdentitySettings::from_env_with(env)?;
+            let http = |ca: &std::path::Path| crate::kms::http_client(Some(ca));
+            Ok(Arc::new(workload_identity::workload_identity_provider(settings, http)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod factory_tests {
+    use super::*;
+    use crate::config::{AuthType, SealConfig};
+    use crate::error::ErrorCode;
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn seal_config(auth_type: AuthType, config_file: &Path) -> SealConfig {
+        SealConfig {
+            key_id: "ocid1.key.oc1..k".into(),
+            crypto_endpoint: "http://127.0.0.1:1".into(),
+            management_endpoint: None,
+            auth_type,
+            config_file: Some(config_file.to_path_buf()),
+            config_profile: Some("SEAL".into()),
+            ca_cert: None,
+            request_timeout: Duration::from_secs(1),
+            max_attempts: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn dispatches_on_auth_type() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let fp = api_key::tests::write_key(&key, None);
+        let token = dir.path().join("token");
+        std::fs::write(&token, "tok").unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            format!(
+                "[DEFAULT]\ntenancy=ocid1.tenancy.oc1..t\nuser=ocid1.user.oc1..u\nfingerprint={fp}\n\
+                 key_file={}\n[SEAL]\nsecurity_token_file={}\n",
+                key.display(),
+                token.display()
+            ),
+        )
+        .unwrap();
+        let no_env = |_: &str| None;
+
+        let user = provider_from_config_with_env(&seal_config(AuthType::ApiKey, &config), &no_env).unwrap();
+        assert_eq!(user.principal_type(), PrincipalType::User);
+        assert!(user.credentials().await.unwrap().key_id.ends_with(&fp));
+
+        let session =
+            provider_from_config_with_env(&seal_config(AuthType::SecurityToken, &config), &no_env).unwrap();
+        assert_eq!(session.principal_type(), PrincipalType::Session);
+        assert_eq!(session.credentials().await.unwrap().key_id, "ST$tok");
+
+        // Instance principal fetches nothing before the first request.
+        let instance =
+            provider_from_config_with_env(&seal_config(AuthType::InstancePrincipal, &config), &no_env).unwrap();
+        assert_eq!(instance.principal_type(), PrincipalType::Instance);
+        // Resource principal and workload identity need their environment.
+        for (auth_type, variable) in [
+            (AuthType::ResourcePrincipal, "OCI_RESOURCE_PRINCIPAL_VERSION"),
+            (AuthType::WorkloadIdentity, "OCI_RESOURCE_PRINCIPAL_VERSION"),
+        ] {
+            let err = provider_from_config_with_env(&seal_config(auth_type, &config), &no_env)
+                .err()
+                .expect("environment missing");
+            assert_eq!(err.code(), ErrorCode::Credentials);
+            assert!(err.message().contains(variable), "{err}");
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! `ocikms_call_opts` (per-call options, versioned by their size) and `ocikms_cancel_token`.
+
+use std::mem::size_of;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::seal::CallOptions;
+
+use super::args;
+use super::guard::infallible;
+
+/// Per-call options. Initialise with `OCIKMS_CALL_OPTS_INIT` (or set `struct_size` to
+/// `sizeof(ocikms_call_opts)` and zero the rest): the library reads only the fields that fit in
+/// `struct_size`, so fields appended by later versions never break existing callers.
+#[repr(C)]
+pub struct ocikms_call_opts {
+    /// `sizeof(ocikms_call_opts)` as compiled by the caller.
+    pub struct_size: usize,
+    /// Additional authenticated data for the envelope (go-kms-wrapping `WithAad`); NULL for none.
+    /// Copied during the call.
+    pub aad: *const u8,
+    /// Length of `aad` in bytes.
+    pub aad_len: usize,
+    /// Encrypt with OCI directly (mechanism 1, go-kms-wrapping `WithoutEnvelope`) instead of an
+    /// AES-256-GCM envelope. Ignored by decrypt (the blob names its mechanism).
+    pub without_envelope: bool,
+    /// Overall deadline of the call in milliseconds, retries included; 0 = the seal's default.
+    pub timeout_ms: u64,
+    /// A cancellation token (from `ocikms_cancel_token_new`); NULL for none. Cancelling it from
+    /// another thread makes the in-flight call return `OCIKMS_STATUS_CANCELLED` promptly.
+    pub cancel: *const ocikms_cancel_token,
+}
+
+/// A cancellation token: create it, pass it in `ocikms_call_opts.cancel`, cancel it from any
+/// thread, free it when no call uses it any more (freeing during a call is also safe: the call
+/// holds its own reference). Thread-safe.
+pub struct ocikms_cancel_token {
+    token: CancellationToken,
+}
+
+/// Converts the caller's options (NULL = defaults) into [`CallOptions`], copying everything.
+pub(crate) fn read_call_opts(opts: *const ocikms_call_opts) -> Result<CallOptions> {
+    if opts.is_null() {
+        return Ok(CallOptions::default());
+    }
+    let size_ptr = opts.cast::<usize>();
+    let declared = *args::reference(size_ptr, "opts")?;
+    if declared < size_of::<ocikms_call_opts>() {
+        return Err(Error::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "opts.struct_size is {declared}, smaller than this library's ocikms_call_opts ({} bytes): \
+                 initialise the options with OCIKMS_CALL_OPTS_INIT",
+                size_of::<ocikms_call_opts>()
+            ),
+        ));
+    }
+    let opts = args::reference(opts, "opts")?;
+    let aad = args::bytes(opts.aad, opts.aad_len, "opts.aad")?;
+    let cancel = if opts.cancel.is_null() {
+        None
+    } else {
+        Some(args::reference(opts.cancel, "opts.cancel")?.token.clone())
+    };
+    Ok(CallOptions {
+        aad: (!opts.aad.is_null()).then(|| aad.to_vec()),
+        without_envelope: opts.without_envelope,
+        timeout: (opts.timeout_ms > 0).then(|| Duration::from_millis(opts.timeout_ms)),
+        cancel,
+    })
+}
+
+/// Creates a cancellation token. Returns NULL only if the library failed internally.
+#[no_mangle]
+pub extern "C" fn ocikms_cancel_token_new() -> *mut ocikms_cancel_token {
+    infallible("ocikms_cancel_token_new", std::ptr::null_mut(), || {
+        Box::into_raw(Box::new(ocikms_cancel_token { token: CancellationToken::new() }))
+    })
+}
+
+/// Cancels every call that uses (or will use) this token. Idempotent, thread-safe; NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn ocikms_cancel_token_cancel(token: *const ocikms_cancel_token) {
+    infallible("ocikms_cancel_token_cancel", (), || {
+        if let Ok(token) = args::reference(token, "token") {
+            token.token.cancel();
+        }
+    })
+}
+
+/// Whether the token has been cancelled (false for NULL).
+#[no_mangle]
+pub extern "C" fn ocikms_cancel_token_is_cancelled(token: *const ocikms_cancel_token) -> bool {
+    infallible("ocikms_cancel_token_is_cancelled", false, || {
+        args::reference(token, "token").is_ok_and(|t| t.token.is_cancelled())
+    })
+}
+
+/// Frees a token. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn ocikms_cancel_token_free(token: *mut ocikms_cancel_token) {
+    infallible("ocikms_cancel_token_free", (), || {
+        if !token.is_null() {
+            // SAFETY: non-NULL tokens come from `Box::into_raw` in `ocikms_cancel_token_new`.
+            drop(unsafe { Box::from_raw(token) });
+        }
+    })
+}

@@ -1,0 +1,151 @@
+//! `ocikms_error`: the caller-owned error object and its accessors.
+
+use std::ffi::{c_char, CStr, CString};
+
+use crate::error::{Error, ErrorCode};
+
+use super::guard::infallible;
+
+/// An error returned through an `ocikms_error **out_err` parameter. Opaque; owned by the caller,
+/// who frees it with `ocikms_error_free`. Its strings live as long as the object.
+pub struct ocikms_error {
+    code: ErrorCode,
+    message: CString,
+    oci_code: CString,
+    opc_request_id: CString,
+    http_status: i32,
+    retryable: bool,
+}
+
+impl ocikms_error {
+    /// Converts a crate error; NUL bytes (never expected) are replaced so nothing is lost.
+    pub(crate) fn from_error(err: &Error) -> Self {
+        let service = err.service();
+        ocikms_error {
+            code: err.code(),
+            message: c_string(&err.to_string()),
+            oci_code: c_string(service.map(|s| s.code.as_str()).unwrap_or("")),
+            opc_request_id: c_string(service.map(|s| s.opc_request_id.as_str()).unwrap_or("")),
+            http_status: service.map(|s| i32::from(s.status)).unwrap_or(0),
+            retryable: err.is_retryable(),
+        }
+    }
+}
+
+fn c_string(text: &str) -> CString {
+    CString::new(text.replace('\0', "\u{FFFD}")).unwrap_or_default()
+}
+
+/// Writes `err` to `*out_err` when `out_err` is not NULL.
+pub(crate) fn set_out_error(out_err: *mut *mut ocikms_error, err: Error) {
+    if out_err.is_null() {
+        return;
+    }
+    let boxed = Box::into_raw(Box::new(ocikms_error::from_error(&err)));
+    // SAFETY: the caller promised `out_err` is NULL or a writable `ocikms_error *` slot.
+    unsafe { out_err.write(boxed) };
+}
+
+/// Borrows the error behind a caller pointer; NULL gives `None`.
+fn borrow<'a>(err: *const ocikms_error) -> Option<&'a ocikms_error> {
+    // SAFETY: the caller passes NULL or a live error from this library.
+    unsafe { err.as_ref() }
+}
+
+static EMPTY: &CStr = c"";
+
+/// The error's status code (an `OCIKMS_STATUS_*` value); `OCIKMS_STATUS_INVALID_ARGUMENT` for NULL.
+#[no_mangle]
+pub extern "C" fn ocikms_error_code(err: *const ocikms_error) -> i32 {
+    infallible("ocikms_error_code", ErrorCode::InvalidArgument.as_i32(), || {
+        borrow(err).map_or(ErrorCode::InvalidArgument, |e| e.code).as_i32()
+    })
+}
+
+/// The full message: what failed, with what, and what to do; with the OCI status, code and
+/// `opc-request-id` when the service answered. Never NULL ("" for a NULL error); valid until
+/// the error is freed.
+#[no_mangle]
+pub extern "C" fn ocikms_error_message(err: *const ocikms_error) -> *const c_char {
+    infallible("ocikms_error_message", EMPTY.as_ptr(), || {
+        borrow(err).map_or(EMPTY.as_ptr(), |e| e.message.as_ptr())
+    })
+}
+
+/// The OCI error code from the service's response (e.g. "NotAuthorizedOrNotFound"); "" when the
+/// service did not answer. Never NULL; valid until the error is freed.
+#[no_mangle]
+pub extern "C" fn ocikms_error_oci_code(err: *const ocikms_error) -> *const c_char {
+    infallible("ocikms_error_oci_code", EMPTY.as_ptr(), || {
+        borrow(err).map_or(EMPTY.as_ptr(), |e| e.oci_code.as_ptr())
+    })
+}
+
+/// The `opc-request-id` of the failed OCI request (quote it to Oracle support); "" when no request
+/// was answered. Never NULL; valid until the error is freed.
+#[no_mangle]
+pub extern "C" fn ocikms_error_opc_request_id(err: *const ocikms_error) -> *const c_char {
+    infallible("ocikms_error_opc_request_id", EMPTY.as_ptr(), || {
+        borrow(err).map_or(EMPTY.as_ptr(), |e| e.opc_request_id.as_ptr())
+    })
+}
+
+/// The HTTP status of the service's error response; 0 when the service did not answer.
+#[no_mangle]
+pub extern "C" fn ocikms_error_http_status(err: *const ocikms_error) -> i32 {
+    infallible("ocikms_error_http_status", 0, || borrow(err).map_or(0, |e| e.http_status))
+}
+
+/// Whether retrying the same call later may succeed (throttling, 5xx, network, timeout).
+#[no_mangle]
+pub extern "C" fn ocikms_error_retryable(err: *const ocikms_error) -> bool {
+    infallible("ocikms_error_retryable", false, || borrow(err).is_some_and(|e| e.retryable))
+}
+
+/// Frees an error. NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn ocikms_error_free(err: *mut ocikms_error) {
+    infallible("ocikms_error_free", (), || {
+        if !err.is_null() {
+            // SAFETY: non-NULL errors come from `Box::into_raw` in `set_out_error`.
+            drop(unsafe { Box::from_raw(err) });
+        }
+    })
+}
+
+/// Every status code, for number → name look-ups.
+const ALL_CODES: [ErrorCode; 19] = [
+    ErrorCode::Ok,
+    ErrorCode::InvalidArgument,
+    ErrorCode::Config,
+    ErrorCode::Credentials,
+    ErrorCode::NotAuthenticated,
+    ErrorCode::NotAuthorizedOrNotFound,
+    ErrorCode::IncorrectState,
+    ErrorCode::Throttled,
+    ErrorCode::ServiceUnavailable,
+    ErrorCode::ServiceError,
+    ErrorCode::Network,
+    ErrorCode::Timeout,
+    ErrorCode::Cancelled,
+    ErrorCode::NotInitialized,
+    ErrorCode::DecryptFailed,
+    ErrorCode::MalformedBlob,
+    ErrorCode::UnsupportedMechanism,
+    ErrorCode::Panic,
+    ErrorCode::Internal,
+];
+
+/// The stable name of a status code ("ok", "invalid_argument", "not_authorized_or_not_found", ...);
+/// "unknown" for a number that is not a status code. A static string: never free it.
+#[no_mangle]
+pub extern "C" fn ocikms_status_name(status: i32) -> *const c_char {
+    static NAMES: std::sync::OnceLock<Vec<(i32, CString)>> = std::sync::OnceLock::new();
+    infallible("ocikms_status_name", c"unknown".as_ptr(), || {
+        let names = NAMES.get_or_init(|| ALL_CODES.iter().map(|c| (c.as_i32(), c_string(c.name()))).collect());
+        names
+            .iter()
+            .find(|(number, _)| *number == status)
+            .map_or(c"unknown".as_ptr(), |(_, name)| name.as_ptr())
+    })
+}

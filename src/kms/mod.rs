@@ -1,0 +1,18 @@
+//! The OCI KMS client (API version `20180608`): crypto operations (encrypt, decrypt,
+//! generateDataEncryptionKey) and the management calls the seal and its tools need (get key,
+//! create and get key versions, disable and enable the key).
+//!
+//! Every attempt carries a fresh `opc-request-id`, `date` and signature; failures are retried per
+//! [`RetryPolicy`] within the call's [`CallContext`] deadline and cancellation; errors carry the
+//! HTTP status, OCI code and message, `opc-request-id`, and whether they are retryable.
+
+mod client;
+mod errors;
+mod models;
+mod retry;
+mod transport;
+
+pub use client::{CallContext, GeneratedKey, KmsClient};
+pub use models::{EncryptedData, Key, KeyShape, KeyVersion};
+pub use retry::{is_retryable_status, parse_retry_after, RetryPolicy};
+pub(crate) use transport::http_client;

@@ -1,0 +1,79 @@
+//! The HTTP client a KMS client reuses for all its calls: rustls (aws-lc-rs) trusting the system
+//! roots plus an optional extra PEM CA bundle. Certificate verification cannot be turned off.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+
+/// Builds the pooled HTTP client. `ca_cert` is the `ca_cert` config value (a PEM bundle).
+pub(crate) fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
+    let roots = root_store(ca_cert)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .user_agent(super::client::USER_AGENT.as_str())
+        .pool_idle_timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| Error::internal(format!("building the HTTP client failed: {e}")))
+}
+
+/// The system roots plus every certificate of the `ca_cert` bundle.
+fn root_store(ca_cert: Option<&Path>) -> Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates are skipped: the extra bundle may be all that is needed.
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(path) = ca_cert {
+        let added = add_pem_bundle(&mut roots, path)?;
+        if added == 0 {
+            return Err(Error::config(format!(
+                "ca_cert {}: no PEM CERTIFICATE block found; point ca_cert at a PEM bundle of the \
+                 CA certificates that issued the KMS endpoint's certificate",
+                path.display()
+            )));
+        }
+    }
+    Ok(roots)
+}
+
+/// Adds the certificates of a PEM file; returns how many were added.
+fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<usize> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::config(format!("ca_cert {}: cannot read the CA bundle: {e}", path.display()))
+    })?;
+    let mut added = 0;
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        let cert = cert.map_err(|e| {
+            Error::config(format!("ca_cert {}: malformed PEM: {e}", path.display()))
+        })?;
+        roots.add(cert).map_err(|e| {
+            Error::config(format!("ca_cert {}: invalid CA certificate: {e}", path.display()))
+        })?;
+        added += 1;
+    }
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_bundle_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = http_client(Some(&missing)).unwrap_err();
+        assert!(err.message().contains("missing.pem"), "{err}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let err = http_client(Some(&empty)).unwrap_err();
+        assert!(err.message().contains("no PEM CERTIFICATE"), "{err}");
+        assert!(http_client(None).is_ok());
+    }
+}

@@ -1,0 +1,97 @@
+//! Instance principal against the emulator: metadata service → federation → KMS, token rotation
+//! under load with single-flight refresh, 401 recovery, and the errors an operator can meet.
+
+mod auth_support;
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_support::{closed_port, fail_route, instance_env, load_across_rotations, provider, round_trip, seal_for, seal_with};
+use common::Emulator;
+use ocikms::auth::PrincipalType;
+use ocikms::ErrorCode;
+
+#[tokio::test]
+async fn round_trip_with_instance_principal() {
+    let emu = Emulator::start();
+    let seal = seal_for(&emu, "instance_principal", &instance_env(&emu)).await.expect("seal init");
+    round_trip(&seal, b"unseal key").await.expect("round trip");
+    assert_eq!(seal.metadata()["principal_type"], "instance");
+    // One token served the init and the round trip.
+    assert_eq!(emu.count("federation", "200").await, 1);
+    assert_eq!(emu.count("metadata", "401").await, 0, "metadata requests carry Bearer Oracle");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn thirty_two_loops_across_ten_rotations_one_federation_call_each() {
+    let emu = Emulator::start_with(&["--token-lifetime", "3s"], None);
+    let provider = provider(&emu, "instance_principal", &instance_env(&emu)).unwrap();
+    assert_eq!(provider.principal_type(), PrincipalType::Instance);
+    let seal = Arc::new(seal_with(&emu, "instance_principal", provider.clone()).await.expect("seal init"));
+    let report = load_across_rotations(seal, provider, 32, 11, Duration::from_secs(90)).await;
+    println!("{} round trips over {} tokens", report.round_trips, report.tokens_seen);
+    assert!(report.failures.is_empty(), "{} failed calls, first: {:?}", report.failures.len(), report.failures.first());
+    assert!(report.tokens_seen >= 11, "only {} tokens in 90 s", report.tokens_seen);
+    assert!(report.round_trips > 100, "only {} round trips", report.round_trips);
+    let federation = emu.total("federation").await;
+    // One federation call per token: the tokens seen, plus at most one fetched as the load stopped.
+    assert!(
+        federation == report.tokens_seen as u64 || federation == report.tokens_seen as u64 + 1,
+        "{federation} federation calls for {} tokens",
+        report.tokens_seen
+    );
+    assert_eq!(emu.count("federation", "200").await, federation);
+    for route in ["encrypt", "decrypt"] {
+        assert_eq!(emu.count(route, "401").await, 0, "{route} saw an expired or unknown token");
+    }
+}
+
+#[tokio::test]
+async fn unauthorized_answer_refreshes_once_and_retries() {
+    let emu = Emulator::start();
+    let seal = seal_for(&emu, "instance_principal", &instance_env(&emu)).await.expect("seal init");
+    emu.set_faults(serde_json::json!({"rules": [{"route": "encrypt", "sequence": [{"kind": "status", "status": 401}]}]}))
+        .await;
+    round_trip(&seal, b"after a 401").await.expect("the 401 is recovered from");
+    assert_eq!(emu.count("encrypt", "401").await, 1);
+    assert_eq!(emu.count("federation", "200").await, 2, "one refresh after the 401");
+}
+
+#[tokio::test]
+async fn metadata_service_down_says_what_was_tried() {
+    let emu = Emulator::start();
+    let base = format!("http://127.0.0.1:{}/opc/v2", closed_port());
+    let env = instance_env(&emu).set("OCI_METADATA_BASE_URL", base.clone());
+    let err = seal_for(&emu, "instance_principal", &env).await.err().expect("no metadata service");
+    assert_eq!(err.code(), ErrorCode::Credentials, "{err}");
+    assert!(err.message().contains(&format!("metadata service at {base}/")), "{err}");
+    assert!(err.message().contains("auth_type_api_key"), "{err}");
+}
+
+#[tokio::test]
+async fn federation_denied_is_not_authenticated_with_details() {
+    let emu = Emulator::start();
+    fail_route(&emu, "federation", 401).await;
+    let err = seal_for(&emu, "instance_principal", &instance_env(&emu)).await.err().expect("federation denied");
+    assert_eq!(err.code(), ErrorCode::NotAuthenticated, "{err}");
+    assert!(err.message().contains(&format!("{}/v1/x509", emu.field("auth_url"))), "{err}");
+    let service = err.service().expect("HTTP details");
+    assert_eq!(service.status, 401);
+    assert!(!service.opc_request_id.is_empty(), "{err}");
+    assert_eq!(emu.total("federation").await, 1, "a 401 from federation is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_that_cannot_be_refreshed_fails_clearly_then_recovers() {
+    let emu = Emulator::start_with(&["--token-lifetime", "2s"], None);
+    let seal = seal_for(&emu, "instance_principal", &instance_env(&emu)).await.expect("seal init");
+    fail_route(&emu, "federation", 401).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let err = round_trip(&seal, b"late").await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotAuthenticated, "{err}");
+    assert!(err.message().contains("session token expired at"), "{err}");
+    assert!(err.message().contains("could not be refreshed"), "{err}");
+    emu.set_faults(serde_json::json!({"rules": []})).await;
+    round_trip(&seal, b"recovered").await.expect("works again once federation does");
+}

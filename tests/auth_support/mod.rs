@@ -1,0 +1,184 @@
+//! Support for the authentication tests (`tests/auth_*.rs`): seals whose credential provider reads
+//! an explicit environment pointing at the emulator, and a concurrent encrypt/decrypt load.
+//!
+//! Used together with `tests/common` (`mod common; mod auth_support;` in each test crate).
+
+#![allow(dead_code)] // each test crate uses a different part of this module
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ocikms::auth::{provider_from_config_with_env, CredentialProvider};
+use ocikms::kms::KmsClient;
+use ocikms::{CallOptions, Seal};
+use serde_json::Value;
+
+use crate::common::{fast_retries, Emulator};
+
+/// An environment for the provider under test (nothing from the process environment).
+#[derive(Clone, Default)]
+pub struct TestEnv(HashMap<String, String>);
+
+impl TestEnv {
+    /// Sets `name` to `value`.
+    pub fn set(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.0.insert(name.to_string(), value.into());
+        self
+    }
+
+    /// Removes `name`.
+    pub fn unset(mut self, name: &str) -> Self {
+        self.0.remove(name);
+        self
+    }
+
+    /// The lookup function the library takes.
+    pub fn lookup(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+/// Instance principal through the SDK's overrides: metadata and federation at the emulator.
+pub fn instance_env(emu: &Emulator) -> TestEnv {
+    TestEnv::default()
+        .set("OCI_METADATA_BASE_URL", emu.field("metadata_base_url"))
+        .set("OCI_SDK_AUTH_CLIENT_REGION_URL", emu.field("auth_url"))
+}
+
+/// Resource principal v2.2 with the emulator's token and key files.
+pub fn resource_env(emu: &Emulator) -> TestEnv {
+    let rp = &emu.info["resource_principal"];
+    TestEnv::default()
+        .set("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
+        .set("OCI_RESOURCE_PRINCIPAL_RPST", rp["rpst"].as_str().expect("rpst path"))
+        .set("OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", rp["private_pem"].as_str().expect("private_pem path"))
+        .set("OCI_RESOURCE_PRINCIPAL_REGION", emu.field("region"))
+}
+
+/// OKE workload identity against the emulator's proxymux (start it with `--workload-listen`).
+pub fn workload_env(emu: &Emulator) -> TestEnv {
+    let wl = &emu.info["workload"];
+    let endpoint = reqwest::Url::parse(wl["endpoint"].as_str().expect("workload endpoint")).expect("endpoint URL");
+    TestEnv::default()
+        .set("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
+        .set("OCI_RESOURCE_PRINCIPAL_REGION", emu.field("region"))
+        .set("KUBERNETES_SERVICE_HOST", endpoint.host_str().expect("host"))
+        .set("OCIKMS_PROXYMUX_PORT", endpoint.port().expect("port").to_string())
+        .set("OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", wl["ca_file"].as_str().expect("ca_file"))
+        .set("OCIKMS_SERVICE_ACCOUNT_TOKEN_PATH", wl["service_account_token_file"].as_str().expect("token file"))
+}
+
+/// The emulator's seal config with `auth_type` set (and no OCI config file involved).
+pub fn config_for(emu: &Emulator, auth_type: &str) -> ocikms::config::SealConfig {
+    let mut map = emu.config_map();
+    map.insert("auth_type".into(), Value::String(auth_type.into()));
+    map.remove("config_file");
+    Emulator::config_from(&map)
+}
+
+/// The provider `auth_type` gets from `env`.
+pub fn provider(emu: &Emulator, auth_type: &str, env: &TestEnv) -> ocikms::Result<Arc<dyn CredentialProvider>> {
+    provider_from_config_with_env(&config_for(emu, auth_type), &|name| env.lookup(name))
+}
+
+/// A seal (validated with its init encrypt) over `provider`, with fast client retries.
+pub async fn seal_with(emu: &Emulator, auth_type: &str, provider: Arc<dyn CredentialProvider>) -> ocikms::Result<Seal> {
+    let config = config_for(emu, auth_type);
+    let client = KmsClient::new(&config, provider)?.with_retry_policy(fast_retries(config.max_attempts));
+    Seal::from_client(config, client, &CallOptions::default()).await
+}
+
+/// A seal for `auth_type` with credentials from `env`.
+pub async fn seal_for(emu: &Emulator, auth_type: &str, env: &TestEnv) -> ocikms::Result<Seal> {
+    seal_with(emu, auth_type, provider(emu, auth_type, env)?).await
+}
+
+/// Encrypts and decrypts once, checking the plaintext comes back.
+pub async fn round_trip(seal: &Seal, plaintext: &[u8]) -> ocikms::Result<()> {
+    let blob = seal.encrypt(plaintext, &CallOptions::default()).await?;
+    let back = seal.decrypt(&blob, &CallOptions::default()).await?;
+    assert_eq!(&back[..], plaintext, "round trip returned other bytes");
+    Ok(())
+}
+
+/// What [`load_across_rotations`] observed.
+pub struct LoadReport {
+    /// Successful encrypt+decrypt round trips.
+    pub round_trips: u64,
+    /// Error messages of failed round trips.
+    pub failures: Vec<String>,
+    /// Distinct session tokens (key ids) the provider handed out during the run.
+    pub tokens_seen: usize,
+}
+
+/// Runs `loops` concurrent encrypt/decrypt loops until the provider has handed out
+/// `min_tokens` distinct tokens (or `limit` passes), watching the provider's key id.
+///
+/// The loops are tasks of a `LocalSet` (all in flight at once on one thread) while the provider's
+/// background refresh runs on the runtime's worker threads.
+pub async fn load_across_rotations(
+    seal: Arc<Seal>,
+    provider: Arc<dyn CredentialProvider>,
+    loops: usize,
+    min_tokens: usize,
+    limit: Duration,
+) -> LoadReport {
+    tokio::task::LocalSet::new().run_until(run_load(seal, provider, loops, min_tokens, limit)).await
+}
+
+async fn run_load(
+    seal: Arc<Seal>,
+    provider: Arc<dyn CredentialProvider>,
+    loops: usize,
+    min_tokens: usize,
+    limit: Duration,
+) -> LoadReport {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..loops)
+        .map(|i| {
+            let (seal, stop) = (seal.clone(), stop.clone());
+            tokio::task::spawn_local(async move {
+                let (mut ok, mut failures) = (0u64, Vec::new());
+                let plaintext = format!("loop {i} secret");
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match round_trip(&seal, plaintext.as_bytes()).await {
+                        Ok(()) => ok += 1,
+                        Err(err) => failures.push(err.to_string()),
+                    }
+                }
+                (ok, failures)
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut tokens = BTreeSet::new();
+    while tokens.len() < min_tokens && started.elapsed() < limit {
+        if let Ok(credentials) = provider.credentials().await {
+            tokens.insert(credentials.key_id.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut report = LoadReport { round_trips: 0, failures: Vec::new(), tokens_seen: tokens.len() };
+    for worker in workers {
+        let (ok, failures) = worker.await.expect("load loop panicked");
+        report.round_trips += ok;
+        report.failures.extend(failures);
+    }
+    report
+}
+
+/// Sets the fault plan to answer `status` on every request of `route`.
+pub async fn fail_route(emu: &Emulator, route: &str, status: u16) {
+    emu.set_faults(serde_json::json!({
+        "rules": [{"route": route, "probability": 1.0, "fault": {"kind": "status", "status": status}}]
+    }))
+    .await;
+}
+
+/// A loopback TCP port with nothing listening.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}

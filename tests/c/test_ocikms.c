@@ -1,0 +1,433 @@
+/*
+ * C ABI tests of libocikms against a running emulator: every function, NULL and bad-length
+ * inputs, stored-value forms, cancellation, error details, logging, and N threads x M round trips
+ * sharing one seal.
+ *
+ * Environment (tests/c/run.sh sets it):
+ *   OCIKMS_TEST_CONFIG_JSON   config_json for ocikms_seal_init (emulator key, endpoints, API key)
+ *   OCIKMS_TEST_THREADS       threads in the concurrency test (default 8)
+ *   OCIKMS_TEST_ITERATIONS    round trips per thread (default 1000)
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocikms.h"
+
+static atomic_int failures = 0;
+static atomic_int checks = 0;
+
+#define CHECK(cond, ...)                                                         \
+    do {                                                                         \
+        checks++;                                                                \
+        if (!(cond)) {                                                           \
+            failures++;                                                          \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
+            fprintf(stderr, __VA_ARGS__);                                        \
+            fputc('\n', stderr);                                                 \
+        }                                                                        \
+    } while (0)
+
+/* Checks that a call failed with `want`, that the error object agrees, and frees it. */
+static void expect_status(const char *what, int32_t got, ocikms_error *err, int32_t want) {
+    CHECK(got == want, "%s: status %d (%s), want %d (%s): %s", what, got, ocikms_status_name(got), want,
+          ocikms_status_name(want), err ? ocikms_error_message(err) : "(no error object)");
+    if (want != OCIKMS_STATUS_OK) {
+        CHECK(err != NULL, "%s: no error object", what);
+        if (err) {
+            CHECK(ocikms_error_code(err) == want, "%s: error object code %d", what, ocikms_error_code(err));
+            CHECK(strlen(ocikms_error_message(err)) > 0, "%s: empty message", what);
+        }
+    }
+    ocikms_error_free(err);
+}
+
+static const char *config_json(void) {
+    const char *json = getenv("OCIKMS_TEST_CONFIG_JSON");
+    if (!json || !*json) {
+        fprintf(stderr, "OCIKMS_TEST_CONFIG_JSON is not set: run tests/c/run.sh\n");
+        exit(2);
+    }
+    return json;
+}
+
+static int env_int(const char *name, int fallback) {
+    const char *v = getenv(name);
+    return (v && *v) ? atoi(v) : fallback;
+}
+
+static void test_version_and_names(void) {
+    CHECK(strcmp(ocikms_version(), OCIKMS_VERSION_STRING) == 0, "library %s, header %s", ocikms_version(),
+          OCIKMS_VERSION_STRING);
+    char expected[64];
+    snprintf(expected, sizeof expected, "%d.%d.%d", OCIKMS_VERSION_MAJOR, OCIKMS_VERSION_MINOR,
+             OCIKMS_VERSION_PATCH);
+    CHECK(strcmp(expected, OCIKMS_VERSION_STRING) == 0, "macros %s vs %s", expected, OCIKMS_VERSION_STRING);
+    CHECK(strcmp(ocikms_status_name(OCIKMS_STATUS_OK), "ok") == 0, "ok name");
+    CHECK(strcmp(ocikms_status_name(OCIKMS_STATUS_DECRYPT_FAILED), "decrypt_failed") == 0, "name");
+    CHECK(strcmp(ocikms_status_name(-5), "unknown") == 0, "unknown name");
+}
+
+static void test_null_and_bad_inputs_without_a_seal(void) {
+    ocikms_error *err = NULL;
+    ocikms_seal *seal = (ocikms_seal *)0x10; /* must stay untouched on failure */
+
+    expect_status("init NULL json", ocikms_seal_init(NULL, &seal, &err), err, OCIKMS_STATUS_INVALID_ARGUMENT);
+    CHECK(seal == (ocikms_seal *)0x10, "out_seal written on failure");
+    err = NULL;
+    expect_status("init NULL out_seal", ocikms_seal_init("{}", NULL, &err), err, OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("init bad JSON", ocikms_seal_init("{", &seal, &err), err, OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("init array", ocikms_seal_init("[]", &seal, &err), err, OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("init bad UTF-8", ocikms_seal_init("{\"key_id\":\"\xff\"}", &seal, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("init without key_id",
+                  ocikms_seal_init("{\"crypto_endpoint\":\"http://127.0.0.1:9\",\"disallow_env_vars\":true}", &seal,
+                                   &err),
+                  err, OCIKMS_STATUS_CONFIG);
+    CHECK(seal == (ocikms_seal *)0x10, "out_seal written on failure");
+    /* out_err may be NULL: the status alone reports the failure. */
+    CHECK(ocikms_seal_init(NULL, &seal, NULL) == OCIKMS_STATUS_INVALID_ARGUMENT, "NULL out_err");
+
+    ocikms_buffer buf = {NULL, 0};
+    err = NULL;
+    expect_status("encrypt NULL seal", ocikms_encrypt(NULL, (const uint8_t *)"x", 1, NULL, &buf, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    CHECK(buf.data == NULL && buf.len == 0, "out_blob written on failure");
+    err = NULL;
+    expect_status("decrypt NULL seal", ocikms_decrypt(NULL, (const uint8_t *)"x", 1, NULL, &buf, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    bool rewrapped = false;
+    expect_status("rewrap NULL seal", ocikms_rewrap(NULL, (const uint8_t *)"x", 1, NULL, &buf, &rewrapped, &err),
+                  err, OCIKMS_STATUS_INVALID_ARGUMENT);
+    char *text = NULL;
+    err = NULL;
+    expect_status("key_version NULL seal", ocikms_key_version(NULL, &text, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("metadata NULL seal", ocikms_metadata_json(NULL, &text, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    CHECK(text == NULL, "string out-param written on failure");
+    err = NULL;
+    expect_status("log level 0", ocikms_set_log_level(0, &err), err, OCIKMS_STATUS_INVALID_ARGUMENT);
+
+    /* Error accessors and frees are NULL-safe. */
+    CHECK(ocikms_error_code(NULL) == OCIKMS_STATUS_INVALID_ARGUMENT, "code(NULL)");
+    CHECK(strcmp(ocikms_error_message(NULL), "") == 0, "message(NULL)");
+    CHECK(strcmp(ocikms_error_oci_code(NULL), "") == 0, "oci_code(NULL)");
+    CHECK(strcmp(ocikms_error_opc_request_id(NULL), "") == 0, "opc_request_id(NULL)");
+    CHECK(ocikms_error_http_status(NULL) == 0, "http_status(NULL)");
+    CHECK(!ocikms_error_retryable(NULL), "retryable(NULL)");
+    ocikms_error_free(NULL);
+    ocikms_buffer_free(NULL);
+    ocikms_buffer_free(&buf);
+    ocikms_string_free(NULL);
+    ocikms_seal_free(NULL);
+    ocikms_cancel_token_free(NULL);
+    ocikms_cancel_token_cancel(NULL);
+    CHECK(!ocikms_cancel_token_is_cancelled(NULL), "is_cancelled(NULL)");
+}
+
+static void test_forced_panic(void) {
+    ocikms_error *err = NULL;
+    int32_t status = ocikms_debug_force_panic(&err);
+    CHECK(status == OCIKMS_STATUS_PANIC, "status %d", status);
+    CHECK(err != NULL && strstr(ocikms_error_message(err), "panic") != NULL, "message %s",
+          err ? ocikms_error_message(err) : "(none)");
+    ocikms_error_free(err);
+    /* The library still works after a caught panic. */
+    CHECK(strcmp(ocikms_version(), OCIKMS_VERSION_STRING) == 0, "version after panic");
+}
+
+static atomic_int log_lines = 0;
+static atomic_int log_user_ok = 1;
+
+static void count_log(int32_t level, const char *message, void *user) {
+    if (level < OCIKMS_LOG_ERROR || level > OCIKMS_LOG_TRACE || message == NULL || user != &log_lines) {
+        atomic_store(&log_user_ok, 0);
+    }
+    atomic_fetch_add(&log_lines, 1);
+}
+
+static ocikms_seal *init_seal(void) {
+    ocikms_error *err = NULL;
+    ocikms_seal *seal = NULL;
+    int32_t status = ocikms_seal_init(config_json(), &seal, &err);
+    if (status != OCIKMS_STATUS_OK) {
+        fprintf(stderr, "ocikms_seal_init failed: %d %s\n", status, ocikms_error_message(err));
+        ocikms_error_free(err);
+        exit(1);
+    }
+    return seal;
+}
+
+/* Encrypts then decrypts `text` with `opts`; returns 1 when the plaintext comes back. */
+static int round_trip(const ocikms_seal *seal, const char *text, size_t len, const ocikms_call_opts *opts) {
+    ocikms_buffer blob = {NULL, 0}, plain = {NULL, 0};
+    ocikms_error *err = NULL;
+    int32_t status = ocikms_encrypt(seal, (const uint8_t *)text, len, opts, &blob, &err);
+    if (status != OCIKMS_STATUS_OK) {
+        fprintf(stderr, "encrypt: %d %s\n", status, ocikms_error_message(err));
+        ocikms_error_free(err);
+        return 0;
+    }
+    status = ocikms_decrypt(seal, blob.data, blob.len, opts, &plain, &err);
+    ocikms_buffer_free(&blob);
+    if (status != OCIKMS_STATUS_OK) {
+        fprintf(stderr, "decrypt: %d %s\n", status, ocikms_error_message(err));
+        ocikms_error_free(err);
+        return 0;
+    }
+    int ok = plain.len == len && (len == 0 || memcmp(plain.data, text, len) == 0);
+    ocikms_buffer_free(&plain);
+    CHECK(plain.data == NULL && plain.len == 0, "buffer_free resets the buffer");
+    return ok;
+}
+
+static void test_seal_operations(const ocikms_seal *seal) {
+    ocikms_error *err = NULL;
+    char *text = NULL;
+
+    CHECK(ocikms_key_version(seal, &text, &err) == OCIKMS_STATUS_OK, "key_version");
+    CHECK(text != NULL && strlen(text) > 0, "key version empty");
+    ocikms_string_free(text);
+    text = NULL;
+    CHECK(ocikms_metadata_json(seal, &text, &err) == OCIKMS_STATUS_OK, "metadata_json");
+    const char *keys[] = {"\"key_id\"", "\"crypto_endpoint\"", "\"management_endpoint\"", "\"principal_type\":\"user\""};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        CHECK(text && strstr(text, keys[i]), "metadata %s lacks %s", text ? text : "(null)", keys[i]);
+    }
+    ocikms_string_free(text);
+
+    /* Envelope, direct (mechanism 1), AAD, empty plaintext, NULL opts. */
+    const char *secret = "root key material";
+    ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;
+    CHECK(round_trip(seal, secret, strlen(secret), NULL), "envelope round trip");
+    CHECK(round_trip(seal, "", 0, NULL), "empty plaintext round trip");
+    CHECK(round_trip(seal, NULL, 0, &opts), "NULL+0 plaintext round trip");
+    opts.aad = (const uint8_t *)"vault-path";
+    opts.aad_len = 10;
+    CHECK(round_trip(seal, secret, strlen(secret), &opts), "AAD round trip");
+    ocikms_call_opts direct = OCIKMS_CALL_OPTS_INIT;
+    direct.without_envelope = true;
+    CHECK(round_trip(seal, secret, strlen(secret), &direct), "direct round trip");
+    direct.timeout_ms = 30000;
+    CHECK(round_trip(seal, secret, strlen(secret), &direct), "direct round trip with timeout");
+
+    /* Wrong AAD fails authentication. */
+    ocikms_buffer blob = {NULL, 0}, plain = {NULL, 0};
+    CHECK(ocikms_encrypt(seal, (const uint8_t *)secret, strlen(secret), &opts, &blob, &err) == OCIKMS_STATUS_OK,
+          "encrypt with AAD");
+    ocikms_call_opts wrong = OCIKMS_CALL_OPTS_INIT;
+    wrong.aad = (const uint8_t *)"other-path";
+    wrong.aad_len = 10;
+    err = NULL;
+    expect_status("decrypt with wrong AAD", ocikms_decrypt(seal, blob.data, blob.len, &wrong, &plain, &err), err,
+                  OCIKMS_STATUS_DECRYPT_FAILED);
+    CHECK(plain.data == NULL, "out_plaintext written on failure");
+
+    /* The multiwrapvalue:1 form: header, 4-byte big-endian length, MultiWrapValue{1: 1, 2: blob}. */
+    size_t proto_len = 2 + 1 + (blob.len >= 128 ? 2 : 1) + blob.len;
+    uint8_t *multi = malloc(16 + 4 + proto_len);
+    size_t n = 0;
+    memcpy(multi, "multiwrapvalue:1", 16);
+    n = 16;
+    multi[n++] = (uint8_t)(proto_len >> 24);
+    multi[n++] = (uint8_t)(proto_len >> 16);
+    multi[n++] = (uint8_t)(proto_len >> 8);
+    multi[n++] = (uint8_t)proto_len;
+    multi[n++] = 0x08; /* field 1, varint: generation */
+    multi[n++] = 0x01;
+    multi[n++] = 0x12; /* field 2, length-delimited: a BlobInfo slot */
+    if (blob.len >= 128) {
+        multi[n++] = (uint8_t)(0x80 | (blob.len & 0x7f));
+        multi[n++] = (uint8_t)(blob.len >> 7);
+    } else {
+        multi[n++] = (uint8_t)blob.len;
+    }
+    memcpy(multi + n, blob.data, blob.len);
+    n += blob.len;
+    err = NULL;
+    CHECK(ocikms_decrypt(seal, multi, n, &opts, &plain, &err) == OCIKMS_STATUS_OK, "decrypt multiwrapvalue:1: %s",
+          ocikms_error_message(err));
+    CHECK(plain.len == strlen(secret) && memcmp(plain.data, secret, plain.len) == 0, "multiwrap plaintext");
+    ocikms_buffer_free(&plain);
+    err = NULL;
+    expect_status("decrypt truncated multiwrap", ocikms_decrypt(seal, multi, n - 1, &opts, &plain, &err), err,
+                  OCIKMS_STATUS_MALFORMED_BLOB);
+    bool rewrapped = true;
+    err = NULL;
+    expect_status("rewrap multiwrap", ocikms_rewrap(seal, multi, n, &opts, &plain, &rewrapped, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    free(multi);
+
+    /* Rewrap of a current blob returns the same bytes and says so. */
+    ocikms_buffer again = {NULL, 0};
+    err = NULL;
+    CHECK(ocikms_rewrap(seal, blob.data, blob.len, &opts, &again, &rewrapped, &err) == OCIKMS_STATUS_OK, "rewrap: %s",
+          ocikms_error_message(err));
+    CHECK(!rewrapped, "a current blob is not rewrapped");
+    CHECK(again.len == blob.len && memcmp(again.data, blob.data, blob.len) == 0, "rewrap returns the input");
+    ocikms_buffer_free(&again);
+    CHECK(ocikms_rewrap(seal, blob.data, blob.len, &opts, &again, NULL, &err) == OCIKMS_STATUS_OK,
+          "rewrap with NULL out_rewrapped");
+    ocikms_buffer_free(&again);
+
+    /* Bad inputs with a live seal. */
+    err = NULL;
+    expect_status("decrypt garbage", ocikms_decrypt(seal, (const uint8_t *)"\xff\xff\xff", 3, NULL, &plain, &err),
+                  err, OCIKMS_STATUS_MALFORMED_BLOB);
+    err = NULL;
+    expect_status("decrypt NULL blob with length", ocikms_decrypt(seal, NULL, 12, NULL, &plain, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("decrypt impossible length", ocikms_decrypt(seal, blob.data, SIZE_MAX, NULL, &plain, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("encrypt NULL plaintext with length", ocikms_encrypt(seal, NULL, 5, NULL, &blob, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("encrypt NULL out_blob", ocikms_encrypt(seal, (const uint8_t *)"x", 1, NULL, NULL, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("decrypt NULL out_plaintext", ocikms_decrypt(seal, blob.data, blob.len, NULL, NULL, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    err = NULL;
+    expect_status("key_version NULL out", ocikms_key_version(seal, NULL, &err), err, OCIKMS_STATUS_INVALID_ARGUMENT);
+    ocikms_call_opts small = OCIKMS_CALL_OPTS_INIT;
+    small.struct_size = 4;
+    err = NULL;
+    expect_status("opts too small", ocikms_encrypt(seal, (const uint8_t *)"x", 1, &small, &blob, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    ocikms_call_opts null_aad = OCIKMS_CALL_OPTS_INIT;
+    null_aad.aad_len = 3;
+    err = NULL;
+    expect_status("NULL aad with length", ocikms_encrypt(seal, (const uint8_t *)"x", 1, &null_aad, &blob, &err), err,
+                  OCIKMS_STATUS_INVALID_ARGUMENT);
+    ocikms_buffer_free(&blob);
+
+    /* A cancelled token stops the call. */
+    ocikms_cancel_token *token = ocikms_cancel_token_new();
+    CHECK(token != NULL && !ocikms_cancel_token_is_cancelled(token), "new token");
+    ocikms_call_opts cancelled = OCIKMS_CALL_OPTS_INIT;
+    cancelled.cancel = token;
+    CHECK(round_trip(seal, secret, strlen(secret), &cancelled), "round trip with a live token");
+    ocikms_cancel_token_cancel(token);
+    ocikms_cancel_token_cancel(token);
+    CHECK(ocikms_cancel_token_is_cancelled(token), "cancelled");
+    err = NULL;
+    expect_status("encrypt with a cancelled token",
+                  ocikms_encrypt(seal, (const uint8_t *)secret, strlen(secret), &cancelled, &blob, &err), err,
+                  OCIKMS_STATUS_CANCELLED);
+    ocikms_cancel_token_free(token);
+}
+
+static void test_service_error_details(void) {
+    /* A key that does not exist: OCI answers 404 NotAuthorizedOrNotFound with an opc-request-id. */
+    const char *base = config_json();
+    const char *key = strstr(base, "\"key_id\"");
+    CHECK(key != NULL, "config has key_id");
+    if (!key) return;
+    size_t len = strlen(base) + 64;
+    char *json = malloc(len);
+    /* Replace the value of key_id by an unknown key OCID, keeping the rest of the object. */
+    const char *value = strchr(key + 8, '"');
+    const char *end = value ? strchr(value + 1, '"') : NULL;
+    CHECK(value && end, "key_id value");
+    if (!value || !end) { free(json); return; }
+    snprintf(json, len, "%.*s\"ocid1.key.oc1..doesnotexist\"%s", (int)(value - base), base, end + 1);
+    ocikms_error *err = NULL;
+    ocikms_seal *seal = NULL;
+    int32_t status = ocikms_seal_init(json, &seal, &err);
+    CHECK(status == OCIKMS_STATUS_NOT_AUTHORIZED_OR_NOT_FOUND, "status %d: %s", status, ocikms_error_message(err));
+    CHECK(seal == NULL, "no seal on failure");
+    if (err) {
+        CHECK(ocikms_error_http_status(err) == 404, "http %d", ocikms_error_http_status(err));
+        CHECK(strcmp(ocikms_error_oci_code(err), "NotAuthorizedOrNotFound") == 0, "oci code %s",
+              ocikms_error_oci_code(err));
+        CHECK(strlen(ocikms_error_opc_request_id(err)) > 0, "opc-request-id missing");
+        CHECK(!ocikms_error_retryable(err), "404 is not retryable");
+        CHECK(strstr(ocikms_error_message(err), ocikms_error_opc_request_id(err)) != NULL,
+              "message names the opc-request-id: %s", ocikms_error_message(err));
+    }
+    ocikms_error_free(err);
+    free(json);
+}
+
+static void test_log_callback(void) {
+    ocikms_set_log_callback(count_log, (void *)&log_lines);
+    CHECK(ocikms_set_log_level(OCIKMS_LOG_TRACE, NULL) == OCIKMS_STATUS_OK, "log level");
+    ocikms_seal *seal = init_seal();
+    CHECK(round_trip(seal, "logged", 6, NULL), "round trip while logging");
+    ocikms_seal_free(seal);
+    ocikms_set_log_callback(NULL, NULL);
+    CHECK(ocikms_set_log_level(OCIKMS_LOG_INFO, NULL) == OCIKMS_STATUS_OK, "log level");
+    int lines = atomic_load(&log_lines);
+    CHECK(lines > 0, "no log line received");
+    CHECK(atomic_load(&log_user_ok), "bad level, message or user pointer in a log call");
+    seal = init_seal();
+    ocikms_seal_free(seal);
+    CHECK(atomic_load(&log_lines) == lines, "log lines after the callback was removed");
+}
+
+struct worker {
+    const ocikms_seal *seal;
+    int id;
+    int iterations;
+    int failures;
+};
+
+static void *worker_main(void *arg) {
+    struct worker *w = arg;
+    char text[64];
+    ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;
+    for (int i = 0; i < w->iterations; i++) {
+        int len = snprintf(text, sizeof text, "thread %d iteration %d", w->id, i);
+        opts.aad = (const uint8_t *)text;
+        opts.aad_len = (size_t)(i % 2 ? len : 0);
+        opts.without_envelope = (i % 10) == 9;
+        if (!round_trip(w->seal, text, (size_t)len, &opts)) {
+            w->failures++;
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(const ocikms_seal *seal) {
+    int threads = env_int("OCIKMS_TEST_THREADS", 8);
+    int iterations = env_int("OCIKMS_TEST_ITERATIONS", 1000);
+    pthread_t ids[64];
+    struct worker workers[64];
+    if (threads > 64) threads = 64;
+    for (int t = 0; t < threads; t++) {
+        workers[t] = (struct worker){seal, t, iterations, 0};
+        CHECK(pthread_create(&ids[t], NULL, worker_main, &workers[t]) == 0, "pthread_create");
+    }
+    int failed = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(ids[t], NULL);
+        failed += workers[t].failures;
+    }
+    CHECK(failed == 0, "%d of %d round trips failed", failed, threads * iterations);
+    printf("threads: %d x %d round trips sharing one seal, %d failed\n", threads, iterations, failed);
+}
+
+int main(void) {
+    test_version_and_names();
+    test_null_and_bad_inputs_without_a_seal();
+    test_forced_panic();
+    test_service_error_details();
+    test_log_callback();
+    ocikms_seal *seal = init_seal();
+    test_seal_operations(seal);
+    test_threads(seal);
+    ocikms_seal_free(seal);
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}
