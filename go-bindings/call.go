@@ -41,12 +41,10 @@ func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 			opts.aad = (*C.uint8_t)(aad)
 		}
 	}
-	if deadline, ok := ctx.Deadline(); ok {
-		ms := time.Until(deadline).Milliseconds()
-		if ms < 1 {
-			ms = 1
-		}
-		opts.timeout_ms = C.uint64_t(ms)
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		// Rounded up (and one more) so the library's timer fires at or after ctx's deadline.
+		opts.timeout_ms = C.uint64_t(time.Until(deadline)/time.Millisecond + 1)
 	}
 	if done := ctx.Done(); done != nil {
 		token := C.ocikms_cancel_token_new()
@@ -78,8 +76,16 @@ func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 		return nil
 	}
 	err := takeError(status, cerr)
-	if (err.Code == CodeCancelled || err.Code == CodeTimeout) && ctx.Err() != nil {
+	switch {
+	case (err.Code == CodeCancelled || err.Code == CodeTimeout) && ctx.Err() != nil:
 		err.cause = ctx.Err()
+		if errors.Is(err.cause, context.DeadlineExceeded) {
+			// The watcher cancelled the call because ctx's deadline passed.
+			err.Code = CodeTimeout
+		}
+	case err.Code == CodeTimeout && hasDeadline && !time.Now().Before(deadline):
+		// ctx's own timer may not have fired yet: the deadline that passed is ctx's.
+		err.cause = context.DeadlineExceeded
 	}
 	return err
 }

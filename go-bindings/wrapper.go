@@ -194,14 +194,7 @@ func sealMetadata(seal *C.ocikms_seal) (map[string]string, error) {
 // Encrypt encrypts plaintext (empty allowed, nil rejected as in the Go wrapper). Honours
 // WithAad, WithoutEnvelope (mechanism 1: OCI encrypts the plaintext directly) and ctx.
 func (w *Wrapper) Encrypt(ctx context.Context, plaintext []byte, opt ...wrapping.Option) (*wrapping.BlobInfo, error) {
-	if plaintext == nil {
-		return nil, newError(CodeInvalidArgument, "given plaintext for encryption is nil")
-	}
-	opts, err := getOpts(opt...)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := w.encryptBytes(ctx, plaintext, callSpec{aad: opts.WithAad, withoutEnvelope: opts.WithoutEnvelope})
+	raw, err := w.EncryptBytes(ctx, plaintext, opt...)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +206,8 @@ func (w *Wrapper) Encrypt(ctx context.Context, plaintext []byte, opt ...wrapping
 }
 
 // EncryptBytes is Encrypt returning the BlobInfo protobuf bytes exactly as the C ABI produced
-// them (the bytes Vault stores).
+// them (the bytes Vault stores). As in the Go ocikms wrapper, WithAad is ignored together with
+// WithoutEnvelope (mechanism 1 has no AAD; the C ABI itself refuses the combination).
 func (w *Wrapper) EncryptBytes(ctx context.Context, plaintext []byte, opt ...wrapping.Option) ([]byte, error) {
 	if plaintext == nil {
 		return nil, newError(CodeInvalidArgument, "given plaintext for encryption is nil")
@@ -222,7 +216,11 @@ func (w *Wrapper) EncryptBytes(ctx context.Context, plaintext []byte, opt ...wra
 	if err != nil {
 		return nil, err
 	}
-	return w.encryptBytes(ctx, plaintext, callSpec{aad: opts.WithAad, withoutEnvelope: opts.WithoutEnvelope})
+	spec := callSpec{aad: opts.WithAad, withoutEnvelope: opts.WithoutEnvelope}
+	if spec.withoutEnvelope {
+		spec.aad = nil
+	}
+	return w.encryptBytes(ctx, plaintext, spec)
 }
 
 func (w *Wrapper) encryptBytes(ctx context.Context, plaintext []byte, spec callSpec) ([]byte, error) {

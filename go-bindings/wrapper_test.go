@@ -42,6 +42,7 @@ func configured(t *testing.T, extra ...wrapping.Option) *Wrapper {
 		wrapping.WithKeyId(emu.KeyID),
 		wrapping.WithConfigMap(config),
 		wrapping.WithDisallowEnvVars(true),
+		WithLogger(hclog.NewNullLogger()),
 	}, extra...)
 	if _, err := w.SetConfig(context.Background(), opts...); err != nil {
 		t.Fatalf("SetConfig: %v", err)

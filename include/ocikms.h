@@ -139,8 +139,8 @@ typedef void (*ocikms_log_callback)(int32_t level,
 typedef struct ocikms_call_opts {
   // `sizeof(ocikms_call_opts)` as compiled by the caller.
   size_t struct_size;
-  // Additional authenticated data for the envelope (go-kms-wrapping `WithAad`); NULL for none.
-  // Copied during the call.
+  // Additional authenticated data for the envelope (go-kms-wrapping `WithAad`); NULL (or
+  // `aad_len` 0) for none. Copied during the call. Not allowed with `without_envelope`.
   const uint8_t *aad;
   // Length of `aad` in bytes.
   size_t aad_len;

@@ -168,7 +168,10 @@ impl MultiWrapValue {
     /// [`ErrorCode::MalformedBlob`].
     pub fn decode_stored(bytes: &[u8]) -> Result<MultiWrapValue> {
         let rest = bytes.strip_prefix(MULTI_WRAP_HEADER.as_slice()).ok_or_else(|| {
-            Error::new(ErrorCode::MalformedBlob, "stored value does not start with multiwrapvalue:1")
+            Error::new(
+                ErrorCode::MalformedBlob,
+                "stored value does not start with multiwrapvalue:1",
+            )
         })?;
         let (len, proto) = rest.split_first_chunk::<4>().ok_or_else(|| {
             Error::new(
@@ -189,7 +192,10 @@ impl MultiWrapValue {
         }
         let value = MultiWrapValue::decode(proto).map_err(|e| malformed("MultiWrapValue", &e))?;
         if value.slots.is_empty() {
-            return Err(Error::new(ErrorCode::MalformedBlob, "multiwrapvalue:1 value has no slots"));
+            return Err(Error::new(
+                ErrorCode::MalformedBlob,
+                "multiwrapvalue:1 value has no slots",
+            ));
         }
         Ok(value)
     }
@@ -316,9 +322,8 @@ mod tests {
 
     #[test]
     fn multi_wrap_value_errors_are_malformed() {
-        let stored = MultiWrapValue { generation: 1, slots: vec![envelope_blob()] }
-            .encode_stored()
-            .unwrap();
+        let stored =
+            MultiWrapValue { generation: 1, slots: vec![envelope_blob()] }.encode_stored().unwrap();
         let cases: [(&[u8], &str); 3] = [
             (&stored[..stored.len() - 1], "length mismatch"),
             (&stored[..18], "4-byte length"),
@@ -339,12 +344,7 @@ mod tests {
         };
         let multi = StoredValue::Multi(MultiWrapValue {
             generation: 2,
-            slots: vec![
-                with("old", 0),
-                BlobInfo::default(),
-                with("aead", 7),
-                with("current", 1),
-            ],
+            slots: vec![with("old", 0), BlobInfo::default(), with("aead", 7), with("current", 1)],
         });
         let ids: Vec<&str> = multi
             .candidates("current")

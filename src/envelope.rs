@@ -47,7 +47,10 @@ pub fn decrypt(dek: &[u8], iv: &[u8], ciphertext: &[u8], aad: &[u8]) -> Result<Z
     if dek.len() != DEK_LEN {
         return Err(Error::new(
             ErrorCode::DecryptFailed,
-            format!("envelope decrypt: KMS returned a {}-byte data key, expected {DEK_LEN}", dek.len()),
+            format!(
+                "envelope decrypt: KMS returned a {}-byte data key, expected {DEK_LEN}",
+                dek.len()
+            ),
         ));
     }
     let nonce = Nonce::try_assume_unique_for_key(iv).map_err(|_| {
@@ -98,8 +101,13 @@ mod tests {
     #[test]
     fn known_answer_from_nist_gcm_vector() {
         // NIST GCM test case 14 (256-bit zero key, zero IV, one zero block).
-        let ct = decrypt(&[0; 32], &[0; 12], &hex(
-            "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"), b"").unwrap();
+        let ct = decrypt(
+            &[0; 32],
+            &[0; 12],
+            &hex("cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"),
+            b"",
+        )
+        .unwrap();
         assert_eq!(&*ct, &[0u8; 16]);
     }
 

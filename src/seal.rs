@@ -161,7 +161,11 @@ impl Seal {
 
     /// Decrypts a value as Vault stores it: `BlobInfo` bytes or the `multiwrapvalue:1` form
     /// (the slots this seal can read are tried, the current key version's first).
-    pub async fn decrypt_stored(&self, bytes: &[u8], opts: &CallOptions) -> Result<Zeroizing<Vec<u8>>> {
+    pub async fn decrypt_stored(
+        &self,
+        bytes: &[u8],
+        opts: &CallOptions,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         let stored = StoredValue::decode(bytes)?;
         let mut first_error = None;
         for blob in stored.candidates(&self.key_id()) {

@@ -17,14 +17,8 @@ use crate::error::{Error, Result};
 pub const BODYLESS_SIGNED_HEADERS: &[&str] = &["date", "(request-target)", "host"];
 
 /// Headers OCI signs on POST, PUT and PATCH (the body is always hashed, even when empty).
-pub const BODY_SIGNED_HEADERS: &[&str] = &[
-    "date",
-    "(request-target)",
-    "host",
-    "content-length",
-    "content-type",
-    "x-content-sha256",
-];
+pub const BODY_SIGNED_HEADERS: &[&str] =
+    &["date", "(request-target)", "host", "content-length", "content-type", "x-content-sha256"];
 
 /// Headers the instance-principal federation request (`POST /v1/x509`) signs: no `host`.
 pub const FEDERATION_SIGNED_HEADERS: &[&str] =
@@ -57,10 +51,13 @@ impl RsaSha256Signer for aws_lc_rs::rsa::KeyPair {
     fn sign_rsa_sha256(&self, message: &[u8]) -> Result<Vec<u8>> {
         let mut signature = vec![0u8; self.public_modulus_len()];
         let rng = aws_lc_rs::rand::SystemRandom::new();
-        self.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, message, &mut signature)
-            .map_err(|_| {
-                Error::credentials("signing the request failed: aws-lc rejected the RSA private key")
-            })?;
+        self.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, message, &mut signature).map_err(
+            |_| {
+                Error::credentials(
+                    "signing the request failed: aws-lc rejected the RSA private key",
+                )
+            },
+        )?;
         Ok(signature)
     }
 }
@@ -201,7 +198,8 @@ mod tests {
     }
 
     fn vectors() -> Value {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/oci-request-signing-vectors.json");
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/oci-request-signing-vectors.json");
         let text = std::fs::read_to_string(path).expect("read the signing vectors");
         serde_json::from_str(&text).expect("parse the signing vectors")
     }
@@ -256,10 +254,7 @@ mod tests {
             );
             assert_eq!(out.authorization, expected_auth, "authorization of {}", case["name"]);
             assert_eq!(out.x_content_sha256.as_deref(), case["x_content_sha256"].as_str());
-            assert_eq!(
-                out.content_length,
-                case["content_length"].as_u64().map(|n| n.to_string())
-            );
+            assert_eq!(out.content_length, case["content_length"].as_u64().map(|n| n.to_string()));
         }
     }
 
@@ -295,11 +290,15 @@ mod tests {
             body: None,
         };
         let out = sign(&parts, BODY_SIGNED_HEADERS, "ST$token", &key).unwrap();
-        assert_eq!(out.x_content_sha256.as_deref(), Some("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+        assert_eq!(
+            out.x_content_sha256.as_deref(),
+            Some("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=")
+        );
         assert_eq!(out.content_length.as_deref(), Some("0"));
         let string = signing_string(&parts, BODY_SIGNED_HEADERS).unwrap();
         assert!(string.contains("\nhost: localhost:7000\n"));
-        let sig_b64 = out.authorization.rsplit("signature=\"").next().unwrap().trim_end_matches('"');
+        let sig_b64 =
+            out.authorization.rsplit("signature=\"").next().unwrap().trim_end_matches('"');
         let public = aws_lc_rs::signature::UnparsedPublicKey::new(
             &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
             aws_lc_rs::signature::KeyPair::public_key(&key).as_ref().to_vec(),
@@ -320,7 +319,9 @@ mod tests {
         };
         let s = signing_string(&parts, FEDERATION_SIGNED_HEADERS).unwrap();
         assert!(!s.contains("host:"));
-        assert!(s.starts_with("date: Thu, 05 Jan 2014 21:31:40 GMT\n(request-target): post /v1/x509\n"));
+        assert!(
+            s.starts_with("date: Thu, 05 Jan 2014 21:31:40 GMT\n(request-target): post /v1/x509\n")
+        );
         assert!(s.contains("content-length: 2\n"));
         assert!(signing_string(&parts, &["x-unknown"]).is_err());
         let no_type = RequestParts { content_type: None, ..parts };

@@ -7,7 +7,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_support::{closed_port, fail_route, instance_env, load_across_rotations, provider, round_trip, seal_for, seal_with};
+use auth_support::{
+    closed_port, fail_route, instance_env, load_across_rotations, provider, round_trip, seal_for,
+    seal_with,
+};
 use common::Emulator;
 use ocikms::auth::PrincipalType;
 use ocikms::ErrorCode;
@@ -28,10 +31,16 @@ async fn thirty_two_loops_across_ten_rotations_one_federation_call_each() {
     let emu = Emulator::start_with(&["--token-lifetime", "3s"], None);
     let provider = provider(&emu, "instance_principal", &instance_env(&emu)).unwrap();
     assert_eq!(provider.principal_type(), PrincipalType::Instance);
-    let seal = Arc::new(seal_with(&emu, "instance_principal", provider.clone()).await.expect("seal init"));
+    let seal =
+        Arc::new(seal_with(&emu, "instance_principal", provider.clone()).await.expect("seal init"));
     let report = load_across_rotations(seal, provider, 32, 11, Duration::from_secs(90)).await;
     println!("{} round trips over {} tokens", report.round_trips, report.tokens_seen);
-    assert!(report.failures.is_empty(), "{} failed calls, first: {:?}", report.failures.len(), report.failures.first());
+    assert!(
+        report.failures.is_empty(),
+        "{} failed calls, first: {:?}",
+        report.failures.len(),
+        report.failures.first()
+    );
     assert!(report.tokens_seen >= 11, "only {} tokens in 90 s", report.tokens_seen);
     assert!(report.round_trips > 100, "only {} round trips", report.round_trips);
     let federation = emu.total("federation").await;
@@ -73,7 +82,10 @@ async fn metadata_service_down_says_what_was_tried() {
 async fn federation_denied_is_not_authenticated_with_details() {
     let emu = Emulator::start();
     fail_route(&emu, "federation", 401).await;
-    let err = seal_for(&emu, "instance_principal", &instance_env(&emu)).await.err().expect("federation denied");
+    let err = seal_for(&emu, "instance_principal", &instance_env(&emu))
+        .await
+        .err()
+        .expect("federation denied");
     assert_eq!(err.code(), ErrorCode::NotAuthenticated, "{err}");
     assert!(err.message().contains(&format!("{}/v1/x509", emu.field("auth_url"))), "{err}");
     let service = err.service().expect("HTTP details");
@@ -94,4 +106,56 @@ async fn expired_token_that_cannot_be_refreshed_fails_clearly_then_recovers() {
     assert!(err.message().contains("could not be refreshed"), "{err}");
     emu.set_faults(serde_json::json!({"rules": []})).await;
     round_trip(&seal, b"recovered").await.expect("works again once federation does");
+}
+
+/// Two tenancies: Vault's instance in A (dynamic group `vault-servers`), the key in B; `policies`
+/// are B's statements (A's are the seed's `define` + `endorse`).
+fn cross_tenancy_world(b_policies: &[&str]) -> serde_json::Value {
+    let (a, b) = ("ocid1.tenancy.oc1..aaaatenanta", "ocid1.tenancy.oc1..aaaatenantb");
+    let instance = "ocid1.instance.oc1..aaaavaultserver";
+    let mut policies_b = vec![format!("define tenancy tenantA as {a}")];
+    policies_b.extend(b_policies.iter().map(|p| p.to_string()));
+    serde_json::json!({
+        "ready": {"instance": instance, "key": "ocid1.key.oc1..aaaasealkey"},
+        "tenancies": [
+            {
+                "name": "tenantA", "id": a,
+                "policies": [
+                    format!("define tenancy tenantB as {b}"),
+                    "endorse dynamic-group vault-servers to use keys in tenancy tenantB",
+                ],
+                "users": [{"id": "ocid1.user.oc1..aaaaoperator", "groups": ["Administrators"]}],
+                "dynamic_groups": [{"name": "vault-servers", "id": "ocid1.dynamicgroup.oc1..aaaavaultservers", "members": [instance]}],
+                "instances": [{"id": instance}],
+            },
+            {
+                "name": "tenantB", "id": b,
+                "policies": policies_b,
+                "compartments": [{"name": "vault-keys", "id": "ocid1.compartment.oc1..aaaavaultkeys"}],
+                "vaults": [{"id": "ocid1.vault.oc1..aaaavault", "compartment": "vault-keys"}],
+                "keys": [{"id": "ocid1.key.oc1..aaaasealkey", "vault": "ocid1.vault.oc1..aaaavault", "compartment": "vault-keys"}],
+            },
+        ],
+    })
+}
+
+#[tokio::test]
+async fn seed_cross_tenancy_dynamic_group_policy_allows_the_instance() {
+    let emu = Emulator::start_with(
+        &[],
+        Some(&cross_tenancy_world(&[
+            "define dynamic-group vault-servers as ocid1.dynamicgroup.oc1..aaaavaultservers",
+            "admit dynamic-group vault-servers of tenancy tenantA to use keys in compartment vault-keys",
+        ])),
+    );
+    let seal = seal_for(&emu, "instance_principal", &instance_env(&emu)).await.expect("seal init");
+    round_trip(&seal, b"cross-tenancy").await.expect("round trip");
+}
+
+#[tokio::test]
+async fn without_the_admit_statement_the_key_is_not_found() {
+    let emu = Emulator::start_with(&[], Some(&cross_tenancy_world(&[])));
+    let err =
+        seal_for(&emu, "instance_principal", &instance_env(&emu)).await.err().expect("no policy");
+    assert_eq!(err.code(), ErrorCode::NotAuthorizedOrNotFound, "{err}");
 }

@@ -7,7 +7,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_support::{load_across_rotations, provider, resource_env, round_trip, seal_for, seal_with};
+use auth_support::{
+    load_across_rotations, provider, resource_env, round_trip, seal_for, seal_with,
+};
 use common::Emulator;
 use ocikms::ErrorCode;
 
@@ -40,7 +42,8 @@ async fn round_trip_with_literal_values() {
 async fn rotated_files_are_followed_under_load() {
     let emu = Emulator::start_with(&["--token-lifetime", "3s"], None);
     let provider = provider(&emu, "resource_principal", &resource_env(&emu)).unwrap();
-    let seal = Arc::new(seal_with(&emu, "resource_principal", provider.clone()).await.expect("seal init"));
+    let seal =
+        Arc::new(seal_with(&emu, "resource_principal", provider.clone()).await.expect("seal init"));
     // The platform's part: write a fresh token and key every 1.5 s.
     let emu = Arc::new(emu);
     let platform = emu.clone();
@@ -52,14 +55,21 @@ async fn rotated_files_are_followed_under_load() {
     });
     let report = load_across_rotations(seal, provider, 32, 6, Duration::from_secs(60)).await;
     rotator.abort();
-    assert!(report.failures.is_empty(), "{} failed calls, first: {:?}", report.failures.len(), report.failures.first());
+    assert!(
+        report.failures.is_empty(),
+        "{} failed calls, first: {:?}",
+        report.failures.len(),
+        report.failures.first()
+    );
     assert!(report.tokens_seen >= 6, "only {} tokens followed", report.tokens_seen);
 }
 
 #[tokio::test]
 async fn missing_variables_are_named() {
     let emu = Emulator::start();
-    for variable in ["OCI_RESOURCE_PRINCIPAL_VERSION", RPST, PRIVATE_PEM, "OCI_RESOURCE_PRINCIPAL_REGION"] {
+    for variable in
+        ["OCI_RESOURCE_PRINCIPAL_VERSION", RPST, PRIVATE_PEM, "OCI_RESOURCE_PRINCIPAL_REGION"]
+    {
         let env = resource_env(&emu).unset(variable);
         let err = seal_for(&emu, "resource_principal", &env).await.err().expect("variable missing");
         assert_eq!(err.code(), ErrorCode::Credentials, "{err}");

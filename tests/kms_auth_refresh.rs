@@ -61,7 +61,8 @@ impl CredentialProvider for StaleThenFresh {
 
 async fn seal_with(emu: &Emulator, provider: Arc<StaleThenFresh>) -> ocikms::Result<Seal> {
     let config = emu.config();
-    let client = KmsClient::new(&config, provider)?.with_retry_policy(fast_retries(config.max_attempts));
+    let client =
+        KmsClient::new(&config, provider)?.with_retry_policy(fast_retries(config.max_attempts));
     Seal::from_client(config, client, &CallOptions::default()).await
 }
 

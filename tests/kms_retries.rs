@@ -23,7 +23,8 @@ async fn transient_failures_are_retried_until_success() {
     ]}]}))
     .await;
     let started = Instant::now();
-    let blob = seal.encrypt(b"retry me", &CallOptions::default()).await.expect("retried to success");
+    let blob =
+        seal.encrypt(b"retry me", &CallOptions::default()).await.expect("retried to success");
     assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After: 1 was honoured");
     assert_eq!(emu.count("encrypt", "503").await, 1);
     assert_eq!(emu.count("encrypt", "429").await, 1);
@@ -41,7 +42,7 @@ async fn attempts_are_bounded_and_the_last_error_is_reported() {
     emu.reset_counters().await;
     emu.set_faults(json!({"rules": [{"route": "decrypt", "probability": 1.0,
         "fault": {"kind": "status", "status": 503}}]}))
-    .await;
+        .await;
     let blob = ocikms::blob::BlobInfo {
         ciphertext: b"Y2lwaGVydGV4dA==".to_vec(),
         key_info: Some(ocikms::blob::KeyInfo { mechanism: 1, ..Default::default() }),
@@ -76,7 +77,7 @@ async fn deadline_bounds_the_whole_call() {
     let seal = emu.seal().await;
     emu.set_faults(json!({"rules": [{"route": "encrypt", "probability": 1.0,
         "fault": {"kind": "delay", "ms": 3000}}]}))
-    .await;
+        .await;
     let opts = CallOptions { timeout: Some(Duration::from_millis(300)), ..CallOptions::default() };
     let started = Instant::now();
     let err = seal.encrypt(b"x", &opts).await.unwrap_err();
@@ -91,7 +92,7 @@ async fn cancellation_stops_retries() {
     let seal = emu.seal().await;
     emu.set_faults(json!({"rules": [{"route": "encrypt", "probability": 1.0,
         "fault": {"kind": "status", "status": 429, "retry_after": 5}}]}))
-    .await;
+        .await;
     let cancel = CancellationToken::new();
     let opts = CallOptions { cancel: Some(cancel.clone()), ..CallOptions::default() };
     let trigger = tokio::spawn(async move {
@@ -112,7 +113,7 @@ async fn throttling_reports_throttled_after_the_deadline_forbids_waiting() {
     let seal = emu.seal().await;
     emu.set_faults(json!({"rules": [{"route": "encrypt", "probability": 1.0,
         "fault": {"kind": "status", "status": 429, "retry_after": 60}}]}))
-    .await;
+        .await;
     let opts = CallOptions { timeout: Some(Duration::from_secs(2)), ..CallOptions::default() };
     let err = seal.encrypt(b"x", &opts).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Throttled, "{err}");

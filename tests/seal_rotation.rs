@@ -33,13 +33,17 @@ async fn rotation_keeps_old_blobs_readable_and_moves_key_id() {
     assert_eq!(new_blob.key_info.as_ref().unwrap().key_id, created.id);
 
     assert_eq!(&*seal.decrypt(&old_blob, &opts).await.unwrap(), b"before rotation");
-    assert_eq!(&*seal.decrypt(&old_direct, &CallOptions::default()).await.unwrap(), b"direct before");
+    assert_eq!(
+        &*seal.decrypt(&old_direct, &CallOptions::default()).await.unwrap(),
+        b"direct before"
+    );
     assert_eq!(&*seal.decrypt(&new_blob, &opts).await.unwrap(), b"after rotation");
 
     let rewrapped = seal.rewrap(&old_blob, &opts).await.unwrap().expect("old blob is rewrapped");
     assert_eq!(rewrapped.key_info.as_ref().unwrap().key_id, created.id);
     assert_eq!(&*seal.decrypt(&rewrapped, &opts).await.unwrap(), b"before rotation");
-    let rewrapped_direct = seal.rewrap(&old_direct, &CallOptions::default()).await.unwrap().unwrap();
+    let rewrapped_direct =
+        seal.rewrap(&old_direct, &CallOptions::default()).await.unwrap().unwrap();
     assert_eq!(rewrapped_direct.key_info.as_ref().unwrap().mechanism, 1);
     assert!(seal.rewrap(&new_blob, &opts).await.unwrap().is_none());
 }

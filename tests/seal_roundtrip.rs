@@ -81,7 +81,10 @@ async fn malformed_and_unsupported_blobs_are_distinct_errors() {
     let seal = emu.seal().await;
     let opts = CallOptions::default();
     let no_key_info = BlobInfo { ciphertext: b"x".to_vec(), ..BlobInfo::default() };
-    assert_eq!(seal.decrypt(&no_key_info, &opts).await.unwrap_err().code(), ErrorCode::MalformedBlob);
+    assert_eq!(
+        seal.decrypt(&no_key_info, &opts).await.unwrap_err().code(),
+        ErrorCode::MalformedBlob
+    );
 
     let mut unknown = seal.encrypt(b"v", &opts).await.unwrap();
     unknown.key_info.as_mut().unwrap().mechanism = 7;
@@ -115,7 +118,8 @@ async fn multiwrap_stored_values_decrypt_through_our_slot() {
         }),
         ..BlobInfo::default()
     };
-    let stored = MultiWrapValue { generation: 4, slots: vec![foreign, ours] }.encode_stored().unwrap();
+    let stored =
+        MultiWrapValue { generation: 4, slots: vec![foreign, ours] }.encode_stored().unwrap();
     assert_eq!(&*seal.decrypt_stored(&stored, &opts).await.unwrap(), b"multi");
 }
 
@@ -129,7 +133,8 @@ fn blocking_facade_round_trip() {
     assert_eq!(&*seal.decrypt_stored(&blob.encode_bytes(), &aad(b"a")).unwrap(), b"sync");
     assert_eq!(seal.key_id(), blob.key_info.unwrap().key_id);
     assert_eq!(seal.metadata()["principal_type"], "user");
-    assert!(seal.rewrap(&seal.encrypt(b"s", &CallOptions::default()).unwrap(), &CallOptions::default())
+    assert!(seal
+        .rewrap(&seal.encrypt(b"s", &CallOptions::default()).unwrap(), &CallOptions::default())
         .unwrap()
         .is_none());
 }

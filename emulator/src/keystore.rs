@@ -99,7 +99,7 @@ pub struct Opened {
 }
 
 /// A key-state change requested through the management API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum Transition {
     /// `actions/enable`.
     Enable,

@@ -25,7 +25,20 @@ pub enum KeyOp {
     /// `GET /keys/{id}/keyVersions/{versionId}`.
     GetVersion,
     /// `POST /keys/{id}/actions/<action>`.
-    Action(Transition),
+    Action(KeyAction),
+}
+
+/// The lifecycle actions of `POST /keys/{id}/actions/<action>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAction {
+    /// `enable`.
+    Enable,
+    /// `disable`.
+    Disable,
+    /// `scheduleDeletion` (body: optional `timeOfDeletion`).
+    ScheduleDeletion,
+    /// `cancelDeletion`.
+    CancelDeletion,
 }
 
 fn key_json(k: &KeyRecord) -> Value {
@@ -130,9 +143,12 @@ pub fn key_op(app: &App, req: &Request, op: KeyOp, key_id: &str, version_id: Opt
             let (k, v) = app.keys.rotate(key_id)?;
             Ok(with_etag(&version_json(&k, &v)))
         }
-        KeyOp::Action(t) => {
-            let t = match t {
-                Transition::ScheduleDeletion(_) => {
+        KeyOp::Action(action) => {
+            let t = match action {
+                KeyAction::Enable => Transition::Enable,
+                KeyAction::Disable => Transition::Disable,
+                KeyAction::CancelDeletion => Transition::CancelDeletion,
+                KeyAction::ScheduleDeletion => {
                     let body: ScheduleBody = if req.body.is_empty() { ScheduleBody::default() } else { req.json()? };
                     let at = match body.time_of_deletion {
                         Some(s) => parse_rfc3339(&s).ok_or_else(|| ApiError::invalid(format!("timeOfDeletion {s:?} is not RFC 3339")))?,
@@ -140,7 +156,6 @@ pub fn key_op(app: &App, req: &Request, op: KeyOp, key_id: &str, version_id: Opt
                     };
                     Transition::ScheduleDeletion(at)
                 }
-                other => other,
             };
             with_etag_key(&app.keys.transition(key_id, t)?)
         }

@@ -6,9 +6,8 @@ use crate::app::App;
 use crate::errors::ApiError;
 use crate::http::{Reply, Request};
 use crate::identity;
-use crate::keystore::Transition;
 use crate::kms_api;
-use crate::management_api::{self, KeyOp};
+use crate::management_api::{self, KeyAction, KeyOp};
 use crate::workload;
 
 const API: &str = "/20180608";
@@ -64,10 +63,10 @@ impl Route {
                 KeyOp::ListVersions => "listKeyVersions",
                 KeyOp::CreateVersion => "createKeyVersion",
                 KeyOp::GetVersion => "getKeyVersion",
-                KeyOp::Action(Transition::Enable) => "enableKey",
-                KeyOp::Action(Transition::Disable) => "disableKey",
-                KeyOp::Action(Transition::ScheduleDeletion(_)) => "scheduleKeyDeletion",
-                KeyOp::Action(Transition::CancelDeletion) => "cancelKeyDeletion",
+                KeyOp::Action(KeyAction::Enable) => "enableKey",
+                KeyOp::Action(KeyAction::Disable) => "disableKey",
+                KeyOp::Action(KeyAction::ScheduleDeletion) => "scheduleKeyDeletion",
+                KeyOp::Action(KeyAction::CancelDeletion) => "cancelKeyDeletion",
             },
             Route::Metadata { .. } => "metadata",
             Route::Federation => "federation",
@@ -124,10 +123,10 @@ pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
         }
         ["keys", _, "actions", action] => {
             let t = match *action {
-                "enable" => Transition::Enable,
-                "disable" => Transition::Disable,
-                "scheduleDeletion" => Transition::ScheduleDeletion(std::time::SystemTime::UNIX_EPOCH),
-                "cancelDeletion" => Transition::CancelDeletion,
+                "enable" => KeyAction::Enable,
+                "disable" => KeyAction::Disable,
+                "scheduleDeletion" => KeyAction::ScheduleDeletion,
+                "cancelDeletion" => KeyAction::CancelDeletion,
                 other => return Err(ApiError::no_route(format!("key action {other:?} is not emulated"))),
             };
             simple(Route::Key { op: KeyOp::Action(t), key: key(1), version: None }, post)

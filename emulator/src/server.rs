@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -41,9 +42,11 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-/// A body that yields its first half and then fails, so the client sees a short read.
+/// A body that yields its first half, waits briefly (so the headers and the half are flushed),
+/// then fails — the client sees a short read after a valid status line.
 struct Truncated {
     half: Option<Bytes>,
+    pause: Pin<Box<tokio::time::Sleep>>,
     failed: bool,
 }
 
@@ -51,15 +54,20 @@ impl hyper::body::Body for Truncated {
     type Data = Bytes;
     type Error = Dropped;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Dropped>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Dropped>>> {
         if let Some(d) = self.half.take() {
             return Poll::Ready(Some(Ok(Frame::data(d))));
         }
-        if !self.failed {
-            self.failed = true;
-            return Poll::Ready(Some(Err(Dropped)));
+        if self.failed {
+            return Poll::Ready(None);
         }
-        Poll::Ready(None)
+        match self.pause.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.failed = true;
+                Poll::Ready(Some(Err(Dropped)))
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
@@ -171,7 +179,8 @@ fn finish(app: &AppRef, name: &str, counted: bool, reply: Reply, request_id: &st
     let full_len = reply.body.len();
     let body: Body = if truncate {
         let all = Bytes::from(reply.body);
-        Either::Right(Truncated { half: Some(all.slice(..full_len / 2)), failed: false })
+        let pause = Box::pin(tokio::time::sleep(Duration::from_millis(50)));
+        Either::Right(Truncated { half: Some(all.slice(..full_len / 2)), pause, failed: false })
     } else {
         Either::Left(Full::new(Bytes::from(reply.body)))
     };

@@ -220,7 +220,10 @@ fn check_date(headers: &HeaderMap, now: Option<SystemTime>) -> Result<(), ApiErr
     let date = httpdate::parse_http_date(text).map_err(|_| {
         ApiError::not_authenticated(format!("date check failed: {text:?} is not an RFC 7231 date"))
     })?;
-    let skew = now.duration_since(date).or_else(|e| Ok::<_, ()>(e.duration())).unwrap_or_default();
+    let skew = match now.duration_since(date) {
+        Ok(behind) => behind,
+        Err(ahead) => ahead.duration(),
+    };
     if skew > MAX_CLOCK_SKEW {
         return Err(ApiError::not_authenticated(format!(
             "date check failed: request date {text:?} is {}s away from the server clock (limit 300s)",

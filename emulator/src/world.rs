@@ -412,6 +412,9 @@ impl World {
             self.vaults.insert(v.id.clone(), Placement { tenancy: t.id.clone(), compartment });
         }
         for k in &t.keys {
+            if !self.vaults.contains_key(&k.vault) {
+                return Err(format!("key {}: vault {} is not configured in tenancy {}", k.id, k.vault, t.name));
+            }
             let compartment = self.compartment_id(&t.id, k.compartment.as_deref())?;
             let name = k.display_name.clone().unwrap_or_else(|| "key".to_string());
             self.seed_keys.push((k.id.clone(), k.vault.clone(), compartment, name));
@@ -488,11 +491,6 @@ impl World {
             self.workloads.iter().filter(|(_, (k, _))| *k == kind).map(|(id, (_, p))| (id.clone(), p.clone())).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
-    }
-
-    /// Placement of a vault.
-    pub fn vault(&self, id: &str) -> Option<&Placement> {
-        self.vaults.get(id)
     }
 
     /// The first vault in a tenancy (where `CreateKey` puts keys).

@@ -146,3 +146,16 @@ keys = [{ id = "ocid1.key.oc1..k", vault = "ocid1.vault.oc1..v" }]
     let e = World::build(&toml::from_str(cfg).unwrap(), "us-ashburn-1", None).err().unwrap();
     assert!(e.contains("not supported"), "{e}");
 }
+
+#[test]
+fn the_documented_config_example_loads_and_allows_the_cross_tenancy_instance() {
+    let doc = std::fs::read_to_string(format!("{}/../docs/emulator.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let start = doc.find("```toml\n").expect("docs/emulator.md has a toml example") + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    let cfg: WorldConfig = toml::from_str(&doc[start..end]).unwrap();
+    let w = World::build(&cfg, "us-ashburn-1", None).unwrap();
+    assert_eq!(w.ready.key, "ocid1.key.oc1..sealkey");
+    let vault1 = Principal { kind: PrincipalKind::Instance, id: "ocid1.instance.oc1..vault1".into(), tenancy: A.into() };
+    assert!(permits(&w, &vault1, Verb::Use, KEY_COMPARTMENT));
+    assert!(!permits(&w, &vault1, Verb::Manage, KEY_COMPARTMENT));
+}

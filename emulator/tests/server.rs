@@ -89,8 +89,10 @@ fn fault_sequences_resets_truncation_delay_and_counters() {
     assert_eq!(r.json()["code"], "TooManyRequests");
     let r = encrypt(&emu, &user, b"x").unwrap();
     assert_eq!((r.status, r.json()["code"].as_str().unwrap()), (503, "ServiceUnavailable"));
-    assert!(encrypt(&emu, &user, b"x").is_err(), "reset must fail the request");
-    assert!(encrypt(&emu, &user, b"x").is_err(), "truncated body must fail the read");
+    let reset = encrypt(&emu, &user, b"x").unwrap_err();
+    assert_eq!(reset.kind(), std::io::ErrorKind::ConnectionReset, "{reset}");
+    let short = encrypt(&emu, &user, b"x").unwrap_err();
+    assert!(short.to_string().contains("truncated body"), "status line and half the body arrive: {short}");
     let t = Instant::now();
     assert_eq!(encrypt(&emu, &user, b"x").unwrap().status, 200);
     assert!(t.elapsed() >= Duration::from_millis(300));
@@ -138,7 +140,7 @@ fn per_key_rate_limit_answers_429_with_retry_after() {
 }
 
 /// Runs x509 federation like an instance would and returns a session signer.
-fn federate(emu: &Emu) -> Signer {
+fn federate(emu: &Emu, sha256: bool) -> Signer {
     let meta = |p: &str| {
         let h = vec![("authorization".to_string(), "Bearer Oracle".to_string()), ("host".to_string(), emu.addr())];
         let r = common::raw(&emu.addr(), "GET", &format!("/opc/v2/{p}"), &h, b"").unwrap();
@@ -149,15 +151,22 @@ fn federate(emu: &Emu) -> Signer {
     let leaf_key = RsaKey::from_pem(&meta("identity/key.pem")).unwrap();
     let intermediate = meta("identity/intermediate.pem");
     let der = |pem: &str| oci_kms_emulator::pem::decode(pem).unwrap().1;
-    let fp = oci_kms_emulator::encoding::colon_hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der(&cert)).as_ref());
+    let (alg, form) = if sha256 {
+        (&aws_lc_rs::digest::SHA256, "fed-x509-sha256")
+    } else {
+        (&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, "fed-x509")
+    };
+    let fp = oci_kms_emulator::encoding::colon_hex(aws_lc_rs::digest::digest(alg, &der(&cert)).as_ref());
     let session = RsaKey::generate().unwrap();
-    let body = json!({
+    let mut body = json!({
         "certificate": STANDARD.encode(der(&cert)),
         "publicKey": STANDARD.encode(session.spki_der().unwrap()),
         "intermediateCertificates": [STANDARD.encode(der(&intermediate))],
-        "fingerprintAlgorithm": "SHA256",
     });
-    let fed = Signer { key_id: format!("{}/fed-x509-sha256/{fp}", emu.field("tenancy")), key: leaf_key };
+    if sha256 {
+        body["fingerprintAlgorithm"] = "SHA256".into();
+    }
+    let fed = Signer { key_id: format!("{}/{form}/{fp}", emu.field("tenancy")), key: leaf_key };
     let r = call(&emu.addr(), "POST", "/v1/x509", Some(&body), Some(&fed)).unwrap();
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let token = r.json()["token"].as_str().unwrap().to_string();
@@ -170,8 +179,10 @@ fn federation_tokens_authenticate_and_expire() {
     let emu = Emu::start(dir.path(), &["--token-lifetime", "2s"]);
     let h = vec![("host".to_string(), emu.addr())];
     assert_eq!(common::raw(&emu.addr(), "GET", "/opc/v2/instance/region", &h, b"").unwrap().status, 401);
-    let st = federate(&emu);
+    let st = federate(&emu, true);
     assert_eq!(encrypt(&emu, &st, b"as instance").unwrap().status, 200);
+    let legacy = federate(&emu, false);
+    assert_eq!(encrypt(&emu, &legacy, b"legacy fed-x509 form").unwrap().status, 200);
     // The token binds the session key: another key with the same token is rejected.
     let forged = Signer { key_id: st.key_id.clone(), key: RsaKey::generate().unwrap() };
     assert_eq!(encrypt(&emu, &forged, b"x").unwrap().status, 401);
@@ -180,7 +191,7 @@ fn federation_tokens_authenticate_and_expire() {
     assert_eq!(r.status, 401);
     assert!(r.json()["message"].as_str().unwrap().contains("expired"));
     let c = admin(&emu, "GET", "/counters", None);
-    assert_eq!(c["routes"]["federation"]["200"], 1);
+    assert_eq!(c["routes"]["federation"]["200"], 2);
     emu.stop();
 }
 
@@ -194,5 +205,40 @@ fn tls_serves_with_the_written_ca() {
     // A plain-HTTP request to the TLS port gets no HTTP answer.
     let addr = emu.field("crypto_endpoint").trim_start_matches("https://").to_string();
     assert!(common::raw(&addr, "GET", "/_emulator/health", &[], b"").is_err());
+    emu.stop();
+}
+
+#[test]
+fn management_lifecycle_create_list_and_data_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emu::start(dir.path(), &[]);
+    let user = emu.user_signer();
+    let addr = emu.addr();
+    let key = emu.field("key_id");
+    let action = |a: &str, body: serde_json::Value| {
+        call(&addr, "POST", &format!("/20180608/keys/{key}/actions/{a}"), Some(&body), Some(&user)).unwrap()
+    };
+    let r = action("scheduleDeletion", json!({"timeOfDeletion": "2030-01-02T03:04:05.000Z"}));
+    assert_eq!((r.status, r.json()["lifecycleState"].as_str().unwrap()), (200, "PENDING_DELETION"));
+    assert_eq!(r.json()["timeOfDeletion"], "2030-01-02T03:04:05.000Z");
+    let e = encrypt(&emu, &user, b"x").unwrap();
+    assert_eq!((e.status, e.json()["code"].as_str().unwrap()), (409, "IncorrectState"));
+    assert_eq!(action("enable", json!({})).status, 409, "enable needs DISABLED");
+    assert_eq!(action("cancelDeletion", json!({})).json()["lifecycleState"], "ENABLED");
+
+    let gdk = json!({"keyId": key, "includePlaintextKey": true, "keyShape": {"algorithm": "AES", "length": 32}});
+    let r = call(&addr, "POST", "/20180608/generateDataEncryptionKey", Some(&gdk), Some(&user)).unwrap();
+    assert_eq!(r.status, 200);
+    let dek = r.json()["plaintext"].as_str().unwrap().to_string();
+    assert_eq!(STANDARD.decode(&dek).unwrap().len(), 32);
+    let d = decrypt(&emu, &user, r.json()["ciphertext"].as_str().unwrap()).unwrap();
+    assert_eq!(d.json()["plaintext"], dek.as_str());
+
+    let compartment = emu.field("compartment_id");
+    let created = call(&addr, "POST", "/20180608/keys", Some(&json!({"compartmentId": compartment, "displayName": "second",
+        "keyShape": {"algorithm": "AES", "length": 32}})), Some(&user)).unwrap();
+    assert_eq!(created.status, 200, "{}", String::from_utf8_lossy(&created.body));
+    let list = call(&addr, "GET", &format!("/20180608/keys?compartmentId={compartment}"), None, Some(&user)).unwrap();
+    assert_eq!(list.json().as_array().unwrap().len(), 2);
     emu.stop();
 }

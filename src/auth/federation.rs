@@ -18,8 +18,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::auth::{CredentialProvider, Credentials, PrincipalType};
 use crate::auth::metadata::error_chain;
+use crate::auth::{CredentialProvider, Credentials, PrincipalType};
 use crate::error::{Error, ErrorCode, Result, ServiceDetails};
 
 /// The most a token is refreshed ahead of its expiry (the OCI SDKs' buffer).
@@ -48,7 +48,8 @@ pub struct JwtClaims {
 /// Reads the claims of a JWT (`header.payload.signature`) without checking its signature (the
 /// service does that). Errors never include the token itself.
 pub fn parse_jwt_claims(token: &str) -> Result<JwtClaims> {
-    let invalid = |what: &str| Error::credentials(format!("the session token is not a valid JWT: {what}"));
+    let invalid =
+        |what: &str| Error::credentials(format!("the session token is not a valid JWT: {what}"));
     let parts: Vec<&str> = token.trim().split('.').collect();
     if parts.len() != 3 {
         return Err(invalid(&format!("expected 3 dot-separated parts, found {}", parts.len())));
@@ -56,13 +57,15 @@ pub fn parse_jwt_claims(token: &str) -> Result<JwtClaims> {
     let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(parts[1].trim_end_matches('='))
         .map_err(|_| invalid("the payload is not base64url"))?;
-    let claims: serde_json::Value =
-        serde_json::from_slice(&payload).map_err(|_| invalid("the payload is not a JSON object"))?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload)
+        .map_err(|_| invalid("the payload is not a JSON object"))?;
     let time = |name: &str| -> Option<SystemTime> {
         let secs = claims.get(name)?.as_f64()?;
-        (secs.is_finite() && (0.0..1e12).contains(&secs)).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+        (secs.is_finite() && (0.0..1e12).contains(&secs))
+            .then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
     };
-    let expires_at = time("exp").ok_or_else(|| invalid("the payload has no numeric `exp` claim"))?;
+    let expires_at =
+        time("exp").ok_or_else(|| invalid("the payload has no numeric `exp` claim"))?;
     Ok(JwtClaims {
         expires_at,
         issued_at: time("iat"),
@@ -82,7 +85,8 @@ fn jwk_modulus(jwk: &serde_json::Value) -> Option<Vec<u8>> {
         other => other,
     };
     let n = jwk.get("n")?.as_str()?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')).ok()?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')).ok()?;
     let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     Some(bytes[first..].to_vec())
 }
@@ -139,7 +143,8 @@ pub async fn read_token_response(
 ) -> Result<serde_json::Value> {
     let network = |err: reqwest::Error| {
         let reason = if err.is_timeout() { "timed out".to_string() } else { error_chain(&err) };
-        Error::new(ErrorCode::Network, format!("could not reach {what} at {url}: {reason}")).retryable(true)
+        Error::new(ErrorCode::Network, format!("could not reach {what} at {url}: {reason}"))
+            .retryable(true)
     };
     let response = request.send().await.map_err(network)?;
     let status = response.status();
@@ -151,11 +156,16 @@ pub async fn read_token_response(
         .to_string();
     let body = response.text().await.map_err(network)?;
     if status.is_success() {
-        return serde_json::from_str(&body)
-            .map_err(|_| Error::internal(format!("{what} at {url} answered HTTP {} with a body that is not JSON", status.as_u16())));
+        return serde_json::from_str(&body).map_err(|_| {
+            Error::internal(format!(
+                "{what} at {url} answered HTTP {} with a body that is not JSON",
+                status.as_u16()
+            ))
+        });
     }
     let details: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let field = |name: &str| details.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let field =
+        |name: &str| details.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
     let (code, retryable) = match status.as_u16() {
         401 | 403 | 404 => (ErrorCode::NotAuthenticated, false),
         429 => (ErrorCode::Throttled, true),
@@ -163,12 +173,19 @@ pub async fn read_token_response(
         _ => (ErrorCode::ServiceError, false),
     };
     let message = match field("message") {
-        m if m.is_empty() && details.is_null() => body.chars().take(200).collect::<String>().trim().to_string(),
+        m if m.is_empty() && details.is_null() => {
+            body.chars().take(200).collect::<String>().trim().to_string()
+        }
         m => m,
     };
     Err(Error::new(code, format!("{what} at {url} refused the request: {hint}"))
         .retryable(retryable)
-        .with_service(ServiceDetails { status: status.as_u16(), code: field("code"), message, opc_request_id: request_id }))
+        .with_service(ServiceDetails {
+            status: status.as_u16(),
+            code: field("code"),
+            message,
+            opc_request_id: request_id,
+        }))
 }
 
 /// Somewhere session tokens come from: the federation service, a token file, the OKE proxymux.
@@ -229,7 +246,9 @@ impl<S: TokenSource> Inner<S> {
                 return match (&state.last_error, &state.current) {
                     (None, Some(current)) => Ok(current.clone()),
                     (Some(err), _) => Err(err.clone()),
-                    (None, None) => Err(Error::internal("session token cache is empty after a refresh")),
+                    (None, None) => {
+                        Err(Error::internal("session token cache is empty after a refresh"))
+                    }
                 };
             }
         }
@@ -277,7 +296,10 @@ impl<S: TokenSource> Inner<S> {
         }
         let start = claims.issued_at.filter(|iat| *iat <= now).unwrap_or(now);
         Ok(Arc::new(Cached {
-            credentials: Arc::new(Credentials { key_id: format!("ST${}", token.token.as_str()), key: token.key }),
+            credentials: Arc::new(Credentials {
+                key_id: format!("ST${}", token.token.as_str()),
+                key: token.key,
+            }),
             expires_at: claims.expires_at,
             refresh_at: refresh_time(start, claims.expires_at),
             tenant: claims.tenant.clone(),
@@ -335,7 +357,11 @@ impl<S: TokenSource> SessionTokenProvider<S> {
     /// A provider over `source`; nothing is fetched until the first request.
     pub fn new(source: S) -> Self {
         SessionTokenProvider {
-            inner: Arc::new(Inner { source, state: RwLock::default(), refresh_lock: tokio::sync::Mutex::new(()) }),
+            inner: Arc::new(Inner {
+                source,
+                state: RwLock::default(),
+                refresh_lock: tokio::sync::Mutex::new(()),
+            }),
             background: Mutex::new(None),
         }
     }
@@ -442,7 +468,9 @@ mod tests {
 
     #[test]
     fn jwt_claims_are_read_from_the_payload() {
-        let token = jwt(&serde_json::json!({"exp": 2000000000, "iat": 1999999000, "res_tenant": "ocid1.tenancy.oc1..t"}));
+        let token = jwt(
+            &serde_json::json!({"exp": 2000000000, "iat": 1999999000, "res_tenant": "ocid1.tenancy.oc1..t"}),
+        );
         let claims = parse_jwt_claims(&token).unwrap();
         assert_eq!(unix(claims.expires_at), 2000000000);
         assert_eq!(claims.issued_at.map(unix), Some(1999999000));
@@ -454,10 +482,13 @@ mod tests {
 
     #[test]
     fn the_jwk_claim_binds_the_token_to_its_key() {
-        let key = Arc::new(aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap());
-        let other = Arc::new(aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap());
+        let key =
+            Arc::new(aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap());
+        let other =
+            Arc::new(aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap());
         let public = aws_lc_rs::signature::KeyPair::public_key(key.as_ref());
-        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
+        let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(public.modulus().big_endian_without_leading_zero());
         // OCI puts the JWK in as a JSON string; an object is accepted too.
         let as_string = serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB"}).to_string();
         for jwk in [serde_json::Value::String(as_string), serde_json::json!({"n": n})] {
@@ -504,7 +535,9 @@ mod tests {
                 fetches: AtomicU64::new(0),
                 fail: AtomicU32::new(0),
                 delay,
-                key: Arc::new(aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap()),
+                key: Arc::new(
+                    aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap(),
+                ),
             }
         }
     }
@@ -532,7 +565,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_first_callers_share_one_fetch() {
-        let provider = Arc::new(SessionTokenProvider::new(FakeSource::new(Duration::from_secs(3600), Duration::from_millis(50))));
+        let provider = Arc::new(SessionTokenProvider::new(FakeSource::new(
+            Duration::from_secs(3600),
+            Duration::from_millis(50),
+        )));
         let calls: Vec<_> = (0..32)
             .map(|_| {
                 let p = provider.clone();
@@ -549,7 +585,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn background_refresh_rotates_once_per_lifetime_without_blocking_callers() {
-        let provider = SessionTokenProvider::new(FakeSource::new(Duration::from_secs(2), Duration::from_millis(20)));
+        let provider = SessionTokenProvider::new(FakeSource::new(
+            Duration::from_secs(2),
+            Duration::from_millis(20),
+        ));
         let first = provider.credentials().await.unwrap().key_id.clone();
         let started = std::time::Instant::now();
         let mut seen = vec![first];
@@ -568,7 +607,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn unauthorized_refreshes_once_for_many_reporters() {
-        let provider = Arc::new(SessionTokenProvider::new(FakeSource::new(Duration::from_secs(3600), Duration::from_millis(30))));
+        let provider = Arc::new(SessionTokenProvider::new(FakeSource::new(
+            Duration::from_secs(3600),
+            Duration::from_millis(30),
+        )));
         let stale = provider.credentials().await.unwrap();
         let reports: Vec<_> = (0..16)
             .map(|_| {
@@ -585,13 +627,18 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn expired_token_that_cannot_be_refreshed_is_a_clear_error() {
-        let provider = SessionTokenProvider::new(FakeSource::new(Duration::from_millis(1500), Duration::ZERO));
+        let provider =
+            SessionTokenProvider::new(FakeSource::new(Duration::from_millis(1500), Duration::ZERO));
         provider.credentials().await.unwrap();
         provider.source().fail.store(1, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(1600)).await;
         let err = provider.credentials().await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::NotAuthenticated);
-        assert!(err.message().contains("fake principal session token expired at"), "{}", err.message());
+        assert!(
+            err.message().contains("fake principal session token expired at"),
+            "{}",
+            err.message()
+        );
         assert!(err.message().contains("federation endpoint down"), "{}", err.message());
         // Recovery once the source works again.
         provider.source().fail.store(0, Ordering::SeqCst);

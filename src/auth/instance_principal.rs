@@ -20,8 +20,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::auth::federation::{TOKEN_REQUEST_TIMEOUT, read_token_response, SessionToken, SessionTokenProvider, TokenSource};
-use crate::auth::metadata::MetadataClient;
+use crate::auth::federation::{
+    read_token_response, SessionToken, SessionTokenProvider, TokenSource, TOKEN_REQUEST_TIMEOUT,
+};
+use crate::auth::metadata::{
+    MetadataClient, INTERMEDIATE_CERT_PATH, LEAF_CERT_PATH, LEAF_KEY_PATH,
+};
 use crate::auth::regions::{resolve_region_with, DEFAULT_REALM_ENV, REGION_METADATA_ENV};
 use crate::auth::PrincipalType;
 use crate::config::Env;
@@ -42,7 +46,10 @@ pub type InstancePrincipalProvider = SessionTokenProvider<InstancePrincipalSourc
 /// Creates an instance principal provider from the environment `env`. Nothing is fetched until
 /// the first request. `http` (trusting the configured CA bundle) talks to the metadata and the
 /// federation services.
-pub fn instance_principal_provider(env: Env<'_>, http: reqwest::Client) -> InstancePrincipalProvider {
+pub fn instance_principal_provider(
+    env: Env<'_>,
+    http: reqwest::Client,
+) -> InstancePrincipalProvider {
     let endpoint_override = env(AUTH_CLIENT_REGION_URL_ENV).filter(|v| !v.trim().is_empty());
     let region_env = [REGION_METADATA_ENV, DEFAULT_REALM_ENV]
         .into_iter()
@@ -88,7 +95,8 @@ impl InstancePrincipalSource {
                         let lookup = |name: &str| {
                             self.region_env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
                         };
-                        resolve_region_with(&self.metadata.region().await?, &lookup).service_host("auth")
+                        resolve_region_with(&self.metadata.region().await?, &lookup)
+                            .service_host("auth")
                     }
                 };
                 Ok(federation_url(&host))
@@ -99,25 +107,36 @@ impl InstancePrincipalSource {
 
     /// Reads the current leaf certificate, its key and the intermediate certificate(s).
     async fn identity(&self) -> Result<InstanceIdentity> {
-        let leaf_pem = self.metadata.leaf_certificate().await?;
-        let key_pem = self.metadata.leaf_private_key().await?;
-        let intermediate_pem = self.metadata.intermediate_certificate().await?;
-        let leaf_url = format!("{}/identity/cert.pem", self.metadata.base_url());
-        let leaf_der = certificates_der(&leaf_pem, &leaf_url)?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::credentials(format!("no certificate in the PEM served at {leaf_url}")))?;
-        let tenancy = tenancy_from_certificate(&leaf_der)
-            .map_err(|why| Error::credentials(format!("the instance certificate from {leaf_url} {why}")))?;
-        let key_url = format!("{}/identity/key.pem", self.metadata.base_url());
-        let leaf_key = crate::auth::pem::parse_key(key_pem.as_bytes(), None, &key_url)?;
-        let intermediate_url = format!("{}/identity/intermediate.pem", self.metadata.base_url());
-        let intermediates_der = certificates_der(&intermediate_pem, &intermediate_url)?;
+        let (leaf_pem, key_pem, intermediate_pem) = tokio::try_join!(
+            self.metadata.leaf_certificate(),
+            self.metadata.leaf_private_key(),
+            self.metadata.intermediate_certificate()
+        )?;
+        let leaf_url = self.metadata.url(LEAF_CERT_PATH);
+        let leaf_der =
+            certificates_der(&leaf_pem, &leaf_url)?.into_iter().next().ok_or_else(|| {
+                Error::credentials(format!("no certificate in the PEM served at {leaf_url}"))
+            })?;
+        let tenancy = tenancy_from_certificate(&leaf_der).map_err(|why| {
+            Error::credentials(format!("the instance certificate from {leaf_url} {why}"))
+        })?;
+        let leaf_key = crate::auth::pem::parse_key(
+            key_pem.as_bytes(),
+            None,
+            &self.metadata.url(LEAF_KEY_PATH),
+        )?;
+        let intermediates_der =
+            certificates_der(&intermediate_pem, &self.metadata.url(INTERMEDIATE_CERT_PATH))?;
         Ok(InstanceIdentity { leaf_der, leaf_key, intermediates_der, tenancy })
     }
 
     /// One `POST /v1/x509`, signed with the leaf key; returns the token.
-    async fn federate(&self, url: &str, identity: &InstanceIdentity, body: &str) -> Result<Zeroizing<String>> {
+    async fn federate(
+        &self,
+        url: &str,
+        identity: &InstanceIdentity,
+        body: &str,
+    ) -> Result<Zeroizing<String>> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|err| Error::config(format!("invalid federation endpoint {url}: {err}")))?;
         let path_and_query = match parsed.query() {
@@ -147,14 +166,20 @@ impl InstancePrincipalSource {
         for (name, value) in signed.to_pairs() {
             request = request.header(name, value);
         }
-        read_token_response(request, "the instance principal federation service", url, FEDERATION_HINT)
-            .await
-            .and_then(|json| token_field(&json, url))
+        read_token_response(
+            request,
+            "the instance principal federation service",
+            url,
+            FEDERATION_HINT,
+        )
+        .await
+        .and_then(|json| token_field(&json, url))
     }
 }
 
 /// What to check when the federation service refuses the instance certificate.
-const FEDERATION_HINT: &str = "check that this instance's certificate is valid (the metadata service \
+const FEDERATION_HINT: &str =
+    "check that this instance's certificate is valid (the metadata service \
      serves it) and that the federation endpoint matches the instance's region/realm \
      (OCI_SDK_AUTH_CLIENT_REGION_URL overrides it)";
 
@@ -229,19 +254,27 @@ fn token_field(json: &serde_json::Value, url: &str) -> Result<Zeroizing<String>>
         .and_then(|t| t.as_str())
         .filter(|t| !t.is_empty())
         .map(|t| Zeroizing::new(t.to_string()))
-        .ok_or_else(|| Error::internal(format!("the federation response from {url} has no `token` field")))
+        .ok_or_else(|| {
+            Error::internal(format!("the federation response from {url} has no `token` field"))
+        })
 }
 
 /// The DER of every `CERTIFICATE` block of a PEM document.
 fn certificates_der(pem_text: &str, source: &str) -> Result<Vec<Vec<u8>>> {
-    let blocks = pem::parse_many(pem_text)
-        .map_err(|err| Error::credentials(format!("the PEM served at {source} is malformed: {err}")))?;
-    Ok(blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE").map(pem::Pem::into_contents).collect())
+    let blocks = pem::parse_many(pem_text).map_err(|err| {
+        Error::credentials(format!("the PEM served at {source} is malformed: {err}"))
+    })?;
+    Ok(blocks
+        .into_iter()
+        .filter(|b| b.tag() == "CERTIFICATE")
+        .map(pem::Pem::into_contents)
+        .collect())
 }
 
 /// The tenancy OCID: the leaf certificate subject attribute value after `opc-tenant:`.
 fn tenancy_from_certificate(der: &[u8]) -> std::result::Result<String, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|err| format!("is not valid X.509: {err}"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|err| format!("is not valid X.509: {err}"))?;
     let tenancy = cert
         .subject()
         .iter_attributes()
@@ -257,7 +290,10 @@ mod tests {
 
     #[test]
     fn federation_url_adds_scheme_and_path() {
-        assert_eq!(federation_url("auth.us-phoenix-1.oraclecloud.com"), "https://auth.us-phoenix-1.oraclecloud.com/v1/x509");
+        assert_eq!(
+            federation_url("auth.us-phoenix-1.oraclecloud.com"),
+            "https://auth.us-phoenix-1.oraclecloud.com/v1/x509"
+        );
         assert_eq!(federation_url("http://127.0.0.1:8080/"), "http://127.0.0.1:8080/v1/x509");
     }
 
@@ -275,15 +311,22 @@ mod tests {
     fn tenancy_is_read_from_the_subject() {
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params.distinguished_name.push(rcgen::DnType::CommonName, "ocid1.instance.oc1..i");
-        params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, "opc-certtype:instance");
-        params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, "opc-tenant:ocid1.tenancy.oc1..t");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationalUnitName, "opc-certtype:instance");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationalUnitName, "opc-tenant:ocid1.tenancy.oc1..t");
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         assert_eq!(tenancy_from_certificate(cert.der()).unwrap(), "ocid1.tenancy.oc1..t");
         let der = certificates_der(&cert.pem(), "test").unwrap();
         assert_eq!(der, vec![cert.der().to_vec()]);
 
-        let plain = rcgen::CertificateParams::new(vec!["x".to_string()]).unwrap().self_signed(&key).unwrap();
+        let plain = rcgen::CertificateParams::new(vec!["x".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
         assert!(tenancy_from_certificate(plain.der()).unwrap_err().contains("opc-tenant:"));
         assert!(tenancy_from_certificate(b"junk").unwrap_err().contains("not valid X.509"));
     }

@@ -16,6 +16,15 @@ pub const DEFAULT_METADATA_BASE_URL: &str = "http://169.254.169.254/opc/v2";
 /// Environment variable overriding [`DEFAULT_METADATA_BASE_URL`] (as the OCI SDKs honour).
 pub const METADATA_BASE_URL_ENV: &str = "OCI_METADATA_BASE_URL";
 
+/// Path of the instance's region (a name or a short code).
+pub const REGION_PATH: &str = "/instance/region";
+/// Path of the instance's leaf certificate (PEM).
+pub const LEAF_CERT_PATH: &str = "/identity/cert.pem";
+/// Path of the leaf certificate's private key (PEM).
+pub const LEAF_KEY_PATH: &str = "/identity/key.pem";
+/// Path of the intermediate certificate(s) (PEM).
+pub const INTERMEDIATE_CERT_PATH: &str = "/identity/intermediate.pem";
+
 /// Time allowed for one metadata request (the service is link-local: it answers fast or never).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts per metadata request, for connection failures and 5xx answers.
@@ -41,34 +50,34 @@ impl MetadataClient {
         MetadataClient { base_url: base_url.trim().trim_end_matches('/').to_string(), http }
     }
 
-    /// The base URL requests go to.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
+    /// The URL of `path` (one of the `*_PATH` constants) under the base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
     }
 
     /// The instance's region as the service reports it (a name or a short code such as `phx`).
     pub async fn region(&self) -> Result<String> {
-        Ok(self.get("/instance/region").await?.trim().to_string())
+        Ok(self.get(REGION_PATH).await?.trim().to_string())
     }
 
     /// The instance's leaf certificate (PEM).
     pub async fn leaf_certificate(&self) -> Result<String> {
-        self.get("/identity/cert.pem").await
+        self.get(LEAF_CERT_PATH).await
     }
 
     /// The leaf certificate's private key (PEM). Secret: zeroed on drop.
     pub async fn leaf_private_key(&self) -> Result<Zeroizing<String>> {
-        self.get("/identity/key.pem").await.map(Zeroizing::new)
+        self.get(LEAF_KEY_PATH).await.map(Zeroizing::new)
     }
 
     /// The intermediate certificate(s) (PEM).
     pub async fn intermediate_certificate(&self) -> Result<String> {
-        self.get("/identity/intermediate.pem").await
+        self.get(INTERMEDIATE_CERT_PATH).await
     }
 
     /// GETs `path` under the base URL, retrying connection failures and 5xx answers briefly.
     async fn get(&self, path: &str) -> Result<String> {
-        let url = format!("{}{path}", self.base_url);
+        let url = self.url(path);
         let mut attempt = 1;
         loop {
             match self.get_once(&url).await {

@@ -157,7 +157,9 @@ pub fn resolve_region_with(name: &str, env: &dyn Fn(&str) -> Option<String>) -> 
     if name.contains('.') {
         return Region { id: name, realm_domain: String::new() };
     }
-    if let Some(region) = env(REGION_METADATA_ENV).and_then(|json| region_from_metadata(&json, &name)) {
+    if let Some(region) =
+        env(REGION_METADATA_ENV).and_then(|json| region_from_metadata(&json, &name))
+    {
         return region;
     }
     let realm_domain = env(DEFAULT_REALM_ENV)
@@ -175,7 +177,8 @@ fn realm_domain(realm: &str) -> &'static str {
 /// The region described by an `OCI_REGION_METADATA` value, if it names `name`.
 fn region_from_metadata(json: &str, name: &str) -> Option<Region> {
     let meta: serde_json::Value = serde_json::from_str(json).ok()?;
-    let field = |key: &str| meta.get(key).and_then(|v| v.as_str()).map(|s| s.trim().to_ascii_lowercase());
+    let field =
+        |key: &str| meta.get(key).and_then(|v| v.as_str()).map(|s| s.trim().to_ascii_lowercase());
     let id = field("regionIdentifier")?;
     let domain = field("realmDomainComponent")?;
     let matches = id == name || field("regionKey").is_some_and(|key| key == name);
@@ -193,11 +196,17 @@ mod tests {
     #[test]
     fn short_codes_and_identifiers_resolve_to_their_realm() {
         let phx = resolve_region_with("phx", &no_env);
-        assert_eq!(phx, Region { id: "us-phoenix-1".into(), realm_domain: "oraclecloud.com".into() });
+        assert_eq!(
+            phx,
+            Region { id: "us-phoenix-1".into(), realm_domain: "oraclecloud.com".into() }
+        );
         assert_eq!(phx.service_host("auth"), "auth.us-phoenix-1.oraclecloud.com");
         assert_eq!(resolve_region_with(" IAD\n", &no_env).id, "us-ashburn-1");
         assert_eq!(resolve_region_with("us-langley-1", &no_env).realm_domain, "oraclegovcloud.com");
-        assert_eq!(resolve_region_with("ric", &no_env).service_host("auth"), "auth.us-gov-ashburn-1.oraclegovcloud.com");
+        assert_eq!(
+            resolve_region_with("ric", &no_env).service_host("auth"),
+            "auth.us-gov-ashburn-1.oraclegovcloud.com"
+        );
         assert_eq!(resolve_region_with("ltn", &no_env).realm_domain, "oraclegovcloud.uk");
         assert_eq!(resolve_region_with("nja", &no_env).realm_domain, "oraclecloud8.com");
         assert_eq!(resolve_region_with("eu-madrid-2", &no_env).realm_domain, "oraclecloud.eu");
@@ -218,7 +227,10 @@ mod tests {
             DEFAULT_REALM_ENV => Some("fallback.example".to_string()),
             _ => None,
         };
-        assert_eq!(resolve_region_with("XYZ", &env).service_host("auth"), "auth.xx-test-1.example.cloud");
+        assert_eq!(
+            resolve_region_with("XYZ", &env).service_host("auth"),
+            "auth.xx-test-1.example.cloud"
+        );
         assert_eq!(resolve_region_with("xx-test-1", &env).realm_domain, "example.cloud");
         assert_eq!(resolve_region_with("xx-other-1", &env).realm_domain, "fallback.example");
         assert_eq!(resolve_region_with("xx-other-1", &no_env).realm_domain, "oraclecloud.com");

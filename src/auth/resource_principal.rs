@@ -78,9 +78,11 @@ impl LiteralOrPath {
     pub fn read(&self, what: &str) -> Result<Zeroizing<String>> {
         match self {
             LiteralOrPath::Literal(value) => Ok(value.clone()),
-            LiteralOrPath::Path(path) => std::fs::read_to_string(path).map(Zeroizing::new).map_err(|err| {
-                Error::credentials(format!("cannot read {what} from {}: {err}", path.display()))
-            }),
+            LiteralOrPath::Path(path) => {
+                std::fs::read_to_string(path).map(Zeroizing::new).map_err(|err| {
+                    Error::credentials(format!("cannot read {what} from {}: {err}", path.display()))
+                })
+            }
         }
     }
 }
@@ -110,10 +112,16 @@ impl ResourcePrincipalSource {
                 version.trim()
             )));
         }
-        let rpst = LiteralOrPath::from_value(&required(RPST_ENV, "the session token or the absolute path of its file")?);
-        let private_pem =
-            LiteralOrPath::from_value(&required(PRIVATE_PEM_ENV, "the PEM private key or the absolute path of its file")?);
-        let passphrase = env(PASSPHRASE_ENV).filter(|v| !v.is_empty()).map(|v| LiteralOrPath::from_value(&v));
+        let rpst = LiteralOrPath::from_value(&required(
+            RPST_ENV,
+            "the session token or the absolute path of its file",
+        )?);
+        let private_pem = LiteralOrPath::from_value(&required(
+            PRIVATE_PEM_ENV,
+            "the PEM private key or the absolute path of its file",
+        )?);
+        let passphrase =
+            env(PASSPHRASE_ENV).filter(|v| !v.is_empty()).map(|v| LiteralOrPath::from_value(&v));
         if let Some(passphrase) = &passphrase {
             if passphrase.is_path() != private_pem.is_path() {
                 return Err(Error::credentials(format!(
@@ -122,7 +130,12 @@ impl ResourcePrincipalSource {
             }
         }
         let region = required(REGION_ENV, "the region, such as us-phoenix-1")?;
-        Ok(ResourcePrincipalSource { rpst, private_pem, passphrase, region: resolve_region_with(&region, env).id })
+        Ok(ResourcePrincipalSource {
+            rpst,
+            private_pem,
+            passphrase,
+            region: resolve_region_with(&region, env).id,
+        })
     }
 }
 
@@ -135,9 +148,12 @@ const PAIR_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(50
 impl ResourcePrincipalSource {
     /// Reads the token and its key once.
     fn read_pair(&self) -> Result<SessionToken> {
-        let token = self.rpst.read(&format!("the resource principal session token ({RPST_ENV})"))?;
+        let token =
+            self.rpst.read(&format!("the resource principal session token ({RPST_ENV})"))?;
         let token = Zeroizing::new(token.trim().trim_start_matches("ST$").to_string());
-        let pem = self.private_pem.read(&format!("the resource principal private key ({PRIVATE_PEM_ENV})"))?;
+        let pem = self
+            .private_pem
+            .read(&format!("the resource principal private key ({PRIVATE_PEM_ENV})"))?;
         let passphrase = match &self.passphrase {
             Some(p) => Some(p.read(&format!("the private key passphrase ({PASSPHRASE_ENV})"))?),
             None => None,
@@ -148,8 +164,9 @@ impl ResourcePrincipalSource {
             LiteralOrPath::Literal(_) => format!("in {PRIVATE_PEM_ENV}"),
         };
         let key = crate::auth::pem::parse_key(pem.as_bytes(), passphrase, &key_source)?;
-        SessionToken::new(token, Arc::new(key))
-            .map_err(|err| err.context(format!("the resource principal session token ({RPST_ENV})")))
+        SessionToken::new(token, Arc::new(key)).map_err(|err| {
+            err.context(format!("the resource principal session token ({RPST_ENV})"))
+        })
     }
 }
 
@@ -203,7 +220,8 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     fn env_of(pairs: Vec<(&str, String)>) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let map: HashMap<String, String> =
+            pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -211,13 +229,15 @@ mod tests {
     fn jwt(delta: i64) -> String {
         let now = std::time::SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
         let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        let payload = serde_json::json!({"exp": now + delta, "res_tenant": "ocid1.tenancy.oc1..rp"});
+        let payload =
+            serde_json::json!({"exp": now + delta, "res_tenant": "ocid1.tenancy.oc1..rp"});
         format!("{}.{}.c2ln", b64(b"{}"), b64(payload.to_string().as_bytes()))
     }
 
     fn key_pem() -> String {
         let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-        let der = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).unwrap();
+        let der =
+            aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&key).unwrap();
         pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()))
     }
 
@@ -227,7 +247,11 @@ mod tests {
         assert!(!LiteralOrPath::from_value("eyJhbGc.x.y").is_path());
         assert!(!LiteralOrPath::from_value("relative/path").is_path());
         let err = LiteralOrPath::from_value("/nonexistent/rpst").read("the token").unwrap_err();
-        assert!(err.message().contains("cannot read the token from /nonexistent/rpst"), "{}", err.message());
+        assert!(
+            err.message().contains("cannot read the token from /nonexistent/rpst"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]
@@ -251,7 +275,11 @@ mod tests {
         }
         let mut v11 = full();
         v11[0].1 = "1.1".into();
-        assert!(ResourcePrincipalSource::from_env_with(&env_of(v11)).err().unwrap().message().contains("2.2 only"));
+        assert!(ResourcePrincipalSource::from_env_with(&env_of(v11))
+            .err()
+            .unwrap()
+            .message()
+            .contains("2.2 only"));
         let mut mixed = full();
         mixed.push((PASSPHRASE_ENV, "literal-passphrase".into()));
         let err = ResourcePrincipalSource::from_env_with(&env_of(mixed)).err().unwrap();
@@ -270,10 +298,15 @@ mod tests {
             (PRIVATE_PEM_ENV, key_path.display().to_string()),
             (REGION_ENV, "phx".to_string()),
         ];
-        let provider = SessionTokenProvider::new(ResourcePrincipalSource::from_env_with(&env_of(env)).unwrap());
+        let provider = SessionTokenProvider::new(
+            ResourcePrincipalSource::from_env_with(&env_of(env)).unwrap(),
+        );
         let first = provider.credentials().await.unwrap();
         assert!(first.key_id.starts_with("ST$") && first.key_id.ends_with(".c2ln"));
-        assert_eq!(provider.describe(), "resource principal (region us-phoenix-1) in tenancy ocid1.tenancy.oc1..rp");
+        assert_eq!(
+            provider.describe(),
+            "resource principal (region us-phoenix-1) in tenancy ocid1.tenancy.oc1..rp"
+        );
         // A rotated file is read on the next refresh (here forced by a 401).
         std::fs::write(&token_path, jwt(7200)).unwrap();
         assert!(provider.refresh_after_unauthorized(&first).await);
@@ -289,7 +322,9 @@ mod tests {
             (PRIVATE_PEM_ENV, key_pem()),
             (REGION_ENV, "phx".to_string()),
         ];
-        let provider = SessionTokenProvider::new(ResourcePrincipalSource::from_env_with(&env_of(literal)).unwrap());
+        let provider = SessionTokenProvider::new(
+            ResourcePrincipalSource::from_env_with(&env_of(literal)).unwrap(),
+        );
         let err = provider.credentials().await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::NotAuthenticated);
         assert!(err.message().contains("a literal token cannot be renewed"), "{}", err.message());
@@ -303,7 +338,9 @@ mod tests {
             (PRIVATE_PEM_ENV, "/nonexistent/dir/key.pem".to_string()),
             (REGION_ENV, "phx".to_string()),
         ];
-        let provider = SessionTokenProvider::new(ResourcePrincipalSource::from_env_with(&env_of(env)).unwrap());
+        let provider = SessionTokenProvider::new(
+            ResourcePrincipalSource::from_env_with(&env_of(env)).unwrap(),
+        );
         let err = provider.credentials().await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::Credentials);
         assert!(err.message().contains("/nonexistent/dir/rpst"), "{}", err.message());

@@ -21,7 +21,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::auth::federation::{TOKEN_REQUEST_TIMEOUT, new_request_id, read_token_response, SessionToken, SessionTokenProvider, TokenSource};
+use crate::auth::federation::{
+    new_request_id, read_token_response, SessionToken, SessionTokenProvider, TokenSource,
+    TOKEN_REQUEST_TIMEOUT,
+};
 use crate::auth::regions::resolve_region_with;
 use crate::auth::resource_principal::{REGION_ENV, VERSION_ENV};
 use crate::auth::PrincipalType;
@@ -38,9 +41,11 @@ pub const SERVICE_ACCOUNT_TOKEN_PATH_ENV: &str = "OCIKMS_SERVICE_ACCOUNT_TOKEN_P
 pub const PROXYMUX_PORT_ENV: &str = "OCIKMS_PROXYMUX_PORT";
 
 /// The service account CA Kubernetes mounts into every pod.
-pub const DEFAULT_SERVICE_ACCOUNT_CERT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+pub const DEFAULT_SERVICE_ACCOUNT_CERT_PATH: &str =
+    "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 /// The service account token Kubernetes mounts into every pod.
-pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+pub const DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH: &str =
+    "/var/run/secrets/kubernetes.io/serviceaccount/token";
 /// The port the OKE proxymux serves resource principal session tokens on.
 pub const DEFAULT_PROXYMUX_PORT: u16 = 12250;
 
@@ -85,16 +90,23 @@ impl WorkloadIdentitySettings {
         let host = required(KUBERNETES_SERVICE_HOST_ENV, "set by Kubernetes in every pod")?;
         let port = match get(PROXYMUX_PORT_ENV) {
             Some(port) => port.parse::<u16>().map_err(|_| {
-                Error::credentials(format!("{PROXYMUX_PORT_ENV} is {port:?}: expected a TCP port number"))
+                Error::credentials(format!(
+                    "{PROXYMUX_PORT_ENV} is {port:?}: expected a TCP port number"
+                ))
             })?,
             None => DEFAULT_PROXYMUX_PORT,
         };
-        let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
+        let host =
+            if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
         Ok(WorkloadIdentitySettings {
             endpoint: format!("https://{host}:{port}/resourcePrincipalSessionTokens"),
-            ca_cert: PathBuf::from(get(SERVICE_ACCOUNT_CERT_PATH_ENV).unwrap_or(DEFAULT_SERVICE_ACCOUNT_CERT_PATH.into())),
+            ca_cert: PathBuf::from(
+                get(SERVICE_ACCOUNT_CERT_PATH_ENV)
+                    .unwrap_or(DEFAULT_SERVICE_ACCOUNT_CERT_PATH.into()),
+            ),
             token_path: PathBuf::from(
-                get(SERVICE_ACCOUNT_TOKEN_PATH_ENV).unwrap_or(DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH.into()),
+                get(SERVICE_ACCOUNT_TOKEN_PATH_ENV)
+                    .unwrap_or(DEFAULT_SERVICE_ACCOUNT_TOKEN_PATH.into()),
             ),
             region: resolve_region_with(&region, env).id,
         })
@@ -152,9 +164,14 @@ impl TokenSource for WorkloadIdentitySource {
             .timeout(TOKEN_REQUEST_TIMEOUT)
             .header("authorization", format!("Bearer {}", sa_token.trim()))
             .body(body);
-        let answer = read_token_response(request, "the OKE workload identity proxymux", url, PROXYMUX_HINT).await?;
-        let token = decode_proxymux_answer(&answer)
-            .map_err(|why| Error::internal(format!("the answer of the OKE workload identity proxymux at {url} {why}")))?;
+        let answer =
+            read_token_response(request, "the OKE workload identity proxymux", url, PROXYMUX_HINT)
+                .await?;
+        let token = decode_proxymux_answer(&answer).map_err(|why| {
+            Error::internal(format!(
+                "the answer of the OKE workload identity proxymux at {url} {why}"
+            ))
+        })?;
         SessionToken::new(token, Arc::new(session_key))
     }
 
@@ -176,10 +193,13 @@ fn public_key_pem(key: &KeyPair) -> Result<String> {
 }
 
 /// The JWT in a proxymux answer: a JSON string holding base64 of `{"token": "ST$<jwt>"}`.
-fn decode_proxymux_answer(answer: &serde_json::Value) -> std::result::Result<Zeroizing<String>, &'static str> {
+fn decode_proxymux_answer(
+    answer: &serde_json::Value,
+) -> std::result::Result<Zeroizing<String>, &'static str> {
     let encoded = answer.as_str().ok_or("is not a JSON string")?;
     let decoded = Zeroizing::new(B64.decode(encoded.trim()).map_err(|_| "is not base64")?);
-    let inner: serde_json::Value = serde_json::from_slice(&decoded).map_err(|_| "does not hold a JSON object")?;
+    let inner: serde_json::Value =
+        serde_json::from_slice(&decoded).map_err(|_| "does not hold a JSON object")?;
     let token = inner.get("token").and_then(|t| t.as_str()).ok_or("has no `token` field")?;
     let token = token.strip_prefix("ST$").unwrap_or(token);
     if token.is_empty() {
@@ -194,13 +214,15 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
     }
 
     #[test]
     fn settings_follow_the_sdk_defaults_and_our_overrides() {
-        let base = [(VERSION_ENV, "2.2"), (REGION_ENV, "phx"), (KUBERNETES_SERVICE_HOST_ENV, "10.96.0.1")];
+        let base =
+            [(VERSION_ENV, "2.2"), (REGION_ENV, "phx"), (KUBERNETES_SERVICE_HOST_ENV, "10.96.0.1")];
         let s = WorkloadIdentitySettings::from_env_with(&env_of(&base)).unwrap();
         assert_eq!(s.endpoint, "https://10.96.0.1:12250/resourcePrincipalSessionTokens");
         assert_eq!(s.ca_cert, Path::new(DEFAULT_SERVICE_ACCOUNT_CERT_PATH));
@@ -216,7 +238,10 @@ mod tests {
         ]);
         let s = WorkloadIdentitySettings::from_env_with(&env_of(&custom)).unwrap();
         assert_eq!(s.endpoint, "https://[fd00::1]:8443/resourcePrincipalSessionTokens");
-        assert_eq!((s.ca_cert.to_str(), s.token_path.to_str()), (Some("/tmp/ca.pem"), Some("/tmp/token")));
+        assert_eq!(
+            (s.ca_cert.to_str(), s.token_path.to_str()),
+            (Some("/tmp/ca.pem"), Some("/tmp/token"))
+        );
     }
 
     #[test]
@@ -225,7 +250,15 @@ mod tests {
             (&[(REGION_ENV, "phx"), (KUBERNETES_SERVICE_HOST_ENV, "h")], VERSION_ENV),
             (&[(VERSION_ENV, "2.2"), (KUBERNETES_SERVICE_HOST_ENV, "h")], REGION_ENV),
             (&[(VERSION_ENV, "2.2"), (REGION_ENV, "phx")], KUBERNETES_SERVICE_HOST_ENV),
-            (&[(VERSION_ENV, "2.2"), (REGION_ENV, "phx"), (KUBERNETES_SERVICE_HOST_ENV, "h"), (PROXYMUX_PORT_ENV, "x")], PROXYMUX_PORT_ENV),
+            (
+                &[
+                    (VERSION_ENV, "2.2"),
+                    (REGION_ENV, "phx"),
+                    (KUBERNETES_SERVICE_HOST_ENV, "h"),
+                    (PROXYMUX_PORT_ENV, "x"),
+                ],
+                PROXYMUX_PORT_ENV,
+            ),
         ];
         for (pairs, variable) in cases {
             let err = WorkloadIdentitySettings::from_env_with(&env_of(pairs)).unwrap_err();

@@ -18,8 +18,8 @@ use super::guard::infallible;
 pub struct ocikms_call_opts {
     /// `sizeof(ocikms_call_opts)` as compiled by the caller.
     pub struct_size: usize,
-    /// Additional authenticated data for the envelope (go-kms-wrapping `WithAad`); NULL for none.
-    /// Copied during the call.
+    /// Additional authenticated data for the envelope (go-kms-wrapping `WithAad`); NULL (or
+    /// `aad_len` 0) for none. Copied during the call. Not allowed with `without_envelope`.
     pub aad: *const u8,
     /// Length of `aad` in bytes.
     pub aad_len: usize,
@@ -65,7 +65,8 @@ pub(crate) fn read_call_opts(opts: *const ocikms_call_opts) -> Result<CallOption
         Some(args::reference(opts.cancel, "opts.cancel")?.token.clone())
     };
     Ok(CallOptions {
-        aad: (!opts.aad.is_null()).then(|| aad.to_vec()),
+        // An empty AAD authenticates exactly like none (AES-GCM), so it is passed as none.
+        aad: (!aad.is_empty()).then(|| aad.to_vec()),
         without_envelope: opts.without_envelope,
         timeout: (opts.timeout_ms > 0).then(|| Duration::from_millis(opts.timeout_ms)),
         cancel,

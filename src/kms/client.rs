@@ -28,11 +28,7 @@ use super::transport::http_client;
 
 /// The `User-Agent` sent on every request.
 pub(crate) static USER_AGENT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{CLIENT_INFO} ({}/{})",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
+    format!("{CLIENT_INFO} ({}/{})", std::env::consts::OS, std::env::consts::ARCH)
 });
 
 /// The `opc-client-info` header value.
@@ -148,6 +144,24 @@ struct Request {
     method: Method,
     url: Url,
     body: Option<Zeroizing<Vec<u8>>>,
+    /// `opc-retry-token`, the same on every attempt, for calls that create something.
+    retry_token: Option<String>,
+}
+
+impl Request {
+    fn get(url: Url) -> Request {
+        Request { method: Method::GET, url, body: None, retry_token: None }
+    }
+
+    fn post(url: Url, body: Zeroizing<Vec<u8>>) -> Request {
+        Request { method: Method::POST, url, body: Some(body), retry_token: None }
+    }
+
+    /// A POST without a body that OCI must not apply twice when an attempt is retried.
+    fn post_once(url: Url) -> Request {
+        let retry_token = Some(new_request_id());
+        Request { retry_token, ..Request::post(url, Zeroizing::new(Vec::new())) }
+    }
 }
 
 /// A successful response body, and the request id that produced it.
@@ -218,7 +232,7 @@ impl KmsClient {
         let body = json_body(&EncryptRequest { key_id, plaintext: &encoded })?;
         let op = self.operation("encrypt", key_id, &self.crypto, "use");
         let url = self.crypto.url(&["encrypt"]);
-        let resp = self.execute(ctx, &op, Request { method: Method::POST, url, body: Some(body) }).await?;
+        let resp = self.execute(ctx, &op, Request::post(url, body)).await?;
         parse(&op, &resp)
     }
 
@@ -232,7 +246,7 @@ impl KmsClient {
         let body = json_body(&DecryptRequest { ciphertext, key_id })?;
         let op = self.operation("decrypt", key_id, &self.crypto, "use");
         let url = self.crypto.url(&["decrypt"]);
-        let resp = self.execute(ctx, &op, Request { method: Method::POST, url, body: Some(body) }).await?;
+        let resp = self.execute(ctx, &op, Request::post(url, body)).await?;
         let data: DecryptedData = parse(&op, &resp)?;
         decode_secret(&op, &resp, Zeroizing::new(data.plaintext))
     }
@@ -253,12 +267,10 @@ impl KmsClient {
         })?;
         let op = self.operation("generate data encryption key", key_id, &self.crypto, "use");
         let url = self.crypto.url(&["generateDataEncryptionKey"]);
-        let resp = self.execute(ctx, &op, Request { method: Method::POST, url, body: Some(body) }).await?;
+        let resp = self.execute(ctx, &op, Request::post(url, body)).await?;
         let data: GeneratedKeyData = parse(&op, &resp)?;
-        let plaintext = data
-            .plaintext
-            .map(|p| decode_secret(&op, &resp, Zeroizing::new(p)))
-            .transpose()?;
+        let plaintext =
+            data.plaintext.map(|p| decode_secret(&op, &resp, Zeroizing::new(p))).transpose()?;
         Ok(GeneratedKey { ciphertext: data.ciphertext, plaintext })
     }
 
@@ -267,7 +279,7 @@ impl KmsClient {
         let endpoint = self.management_endpoint("get key", key_id)?;
         let op = self.operation("get key", key_id, endpoint, "read");
         let url = endpoint.url(&["keys", key_id]);
-        let resp = self.execute(ctx, &op, Request { method: Method::GET, url, body: None }).await?;
+        let resp = self.execute(ctx, &op, Request::get(url)).await?;
         parse(&op, &resp)
     }
 
@@ -276,8 +288,7 @@ impl KmsClient {
         let endpoint = self.management_endpoint("create key version", key_id)?;
         let op = self.operation("create key version", key_id, endpoint, "manage");
         let url = endpoint.url(&["keys", key_id, "keyVersions"]);
-        let body = Some(Zeroizing::new(Vec::new()));
-        let resp = self.execute(ctx, &op, Request { method: Method::POST, url, body }).await?;
+        let resp = self.execute(ctx, &op, Request::post_once(url)).await?;
         parse(&op, &resp)
     }
 
@@ -291,7 +302,20 @@ impl KmsClient {
         let endpoint = self.management_endpoint("get key version", key_id)?;
         let op = self.operation("get key version", key_id, endpoint, "read");
         let url = endpoint.url(&["keys", key_id, "keyVersions", key_version_id]);
-        let resp = self.execute(ctx, &op, Request { method: Method::GET, url, body: None }).await?;
+        let resp = self.execute(ctx, &op, Request::get(url)).await?;
+        parse(&op, &resp)
+    }
+
+    /// `GET /20180608/keys/{keyId}/keyVersions`: the key's versions (the first page OCI returns).
+    pub async fn list_key_versions(
+        &self,
+        ctx: &CallContext,
+        key_id: &str,
+    ) -> Result<Vec<KeyVersion>> {
+        let endpoint = self.management_endpoint("list key versions", key_id)?;
+        let op = self.operation("list key versions", key_id, endpoint, "read");
+        let url = endpoint.url(&["keys", key_id, "keyVersions"]);
+        let resp = self.execute(ctx, &op, Request::get(url)).await?;
         parse(&op, &resp)
     }
 
@@ -315,8 +339,7 @@ impl KmsClient {
         let endpoint = self.management_endpoint(name, key_id)?;
         let op = self.operation(name, key_id, endpoint, "manage");
         let url = endpoint.url(&["keys", key_id, "actions", action]);
-        let body = Some(Zeroizing::new(Vec::new()));
-        let resp = self.execute(ctx, &op, Request { method: Method::POST, url, body }).await?;
+        let resp = self.execute(ctx, &op, Request::post_once(url)).await?;
         parse(&op, &resp)
     }
 
@@ -380,6 +403,15 @@ impl KmsClient {
                 let error = with_attempts(error, attempt);
                 return Err(error.context("no time left before the call deadline to retry"));
             }
+            tracing::debug!(
+                operation = op.name,
+                key = %op.key_id,
+                attempt,
+                max_attempts = self.retry.max_attempts,
+                delay_ms = delay.as_millis() as u64,
+                error = %error,
+                "retrying OCI KMS call"
+            );
             if let Err(stopped) = ctx.bounded(&what, tokio::time::sleep(delay)).await {
                 return Err(after_previous(stopped, Some(&error)));
             }
@@ -453,6 +485,9 @@ impl KmsClient {
         if let Some(ct) = content_type {
             put("content-type", ct)?;
         }
+        if let Some(token) = &req.retry_token {
+            put("opc-retry-token", token)?;
+        }
         for (name, value) in signed.to_pairs() {
             put(name, value)?;
         }
@@ -463,9 +498,10 @@ impl KmsClient {
 /// A timeout or cancellation that interrupted a retry sequence, with the failure before it.
 fn after_previous(stopped: Error, previous: Option<&Error>) -> Error {
     match previous {
-        Some(prev) => {
-            Error::new(stopped.code(), format!("{}; the attempt before failed: {prev}", stopped.message()))
-        }
+        Some(prev) => Error::new(
+            stopped.code(),
+            format!("{}; the attempt before failed: {prev}", stopped.message()),
+        ),
         None => stopped,
     }
 }
@@ -523,7 +559,8 @@ mod tests {
 
     #[test]
     fn urls_hosts_and_request_ids() {
-        let e = Endpoint::parse("crypto_endpoint", "https://v-crypto.kms.r.oraclecloud.com/").unwrap();
+        let e =
+            Endpoint::parse("crypto_endpoint", "https://v-crypto.kms.r.oraclecloud.com/").unwrap();
         let url = e.url(&["keys", "ocid1.key.oc1..a/b", "keyVersions"]);
         assert_eq!(url.path(), "/20180608/keys/ocid1.key.oc1..a%2Fb/keyVersions");
         assert_eq!(host_header(&url), "v-crypto.kms.r.oraclecloud.com");
@@ -536,7 +573,13 @@ mod tests {
         assert_eq!(id.len(), 32);
         assert!(id.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
         assert_ne!(id, new_request_id());
-        assert_eq!(Endpoint::parse("crypto_endpoint", "ftp://x").unwrap_err().code(), ErrorCode::Config);
-        assert!(Endpoint::parse("crypto_endpoint", "no url").unwrap_err().message().contains("crypto_endpoint"));
+        assert_eq!(
+            Endpoint::parse("crypto_endpoint", "ftp://x").unwrap_err().code(),
+            ErrorCode::Config
+        );
+        assert!(Endpoint::parse("crypto_endpoint", "no url")
+            .unwrap_err()
+            .message()
+            .contains("crypto_endpoint"));
     }
 }

@@ -156,7 +156,8 @@ fn is_untrusted_certificate(err: &(dyn std::error::Error + 'static), chain: &str
             return true;
         }
         if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
-            if let Some(rustls::Error::InvalidCertificate(_)) = inner.downcast_ref::<rustls::Error>()
+            if let Some(rustls::Error::InvalidCertificate(_)) =
+                inner.downcast_ref::<rustls::Error>()
             {
                 return true;
             }
@@ -204,7 +205,10 @@ mod tests {
             assert_eq!(err.code(), expected, "{status}");
             assert_eq!(err.is_retryable(), retryable, "{status} {code}");
             let s = err.service().unwrap();
-            assert_eq!((s.status, s.code.as_str(), s.opc_request_id.as_str()), (status, code, "rid-1"));
+            assert_eq!(
+                (s.status, s.code.as_str(), s.opc_request_id.as_str()),
+                (status, code, "rid-1")
+            );
             assert!(err.message().contains("ocid1.key.oc1..k"));
         }
     }

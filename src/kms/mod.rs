@@ -15,4 +15,4 @@ mod transport;
 pub use client::{CallContext, GeneratedKey, KmsClient};
 pub use models::{EncryptedData, Key, KeyShape, KeyVersion};
 pub use retry::{is_retryable_status, parse_retry_after, RetryPolicy};
-pub(crate) use transport::http_client;
+pub use transport::http_client;

@@ -104,7 +104,9 @@ mod tests {
             assert!(is_retryable_status(s, ""), "{s}");
         }
         assert!(is_retryable_status(409, "IncorrectState"));
-        for (s, c) in [(501, ""), (400, "InvalidParameter"), (401, ""), (404, ""), (409, "Conflict")] {
+        for (s, c) in
+            [(501, ""), (400, "InvalidParameter"), (401, ""), (404, ""), (409, "Conflict")]
+        {
             assert!(!is_retryable_status(s, c), "{s} {c}");
         }
     }

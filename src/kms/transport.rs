@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 
 /// Builds the pooled HTTP client. `ca_cert` is the `ca_cert` config value (a PEM bundle).
-pub(crate) fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
+pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
     let roots = root_store(ca_cert)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)

@@ -52,21 +52,28 @@ pub fn resource_env(emu: &Emulator) -> TestEnv {
     TestEnv::default()
         .set("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
         .set("OCI_RESOURCE_PRINCIPAL_RPST", rp["rpst"].as_str().expect("rpst path"))
-        .set("OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM", rp["private_pem"].as_str().expect("private_pem path"))
+        .set(
+            "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM",
+            rp["private_pem"].as_str().expect("private_pem path"),
+        )
         .set("OCI_RESOURCE_PRINCIPAL_REGION", emu.field("region"))
 }
 
 /// OKE workload identity against the emulator's proxymux (start it with `--workload-listen`).
 pub fn workload_env(emu: &Emulator) -> TestEnv {
     let wl = &emu.info["workload"];
-    let endpoint = reqwest::Url::parse(wl["endpoint"].as_str().expect("workload endpoint")).expect("endpoint URL");
+    let endpoint = reqwest::Url::parse(wl["endpoint"].as_str().expect("workload endpoint"))
+        .expect("endpoint URL");
     TestEnv::default()
         .set("OCI_RESOURCE_PRINCIPAL_VERSION", "2.2")
         .set("OCI_RESOURCE_PRINCIPAL_REGION", emu.field("region"))
         .set("KUBERNETES_SERVICE_HOST", endpoint.host_str().expect("host"))
         .set("OCIKMS_PROXYMUX_PORT", endpoint.port().expect("port").to_string())
         .set("OCI_KUBERNETES_SERVICE_ACCOUNT_CERT_PATH", wl["ca_file"].as_str().expect("ca_file"))
-        .set("OCIKMS_SERVICE_ACCOUNT_TOKEN_PATH", wl["service_account_token_file"].as_str().expect("token file"))
+        .set(
+            "OCIKMS_SERVICE_ACCOUNT_TOKEN_PATH",
+            wl["service_account_token_file"].as_str().expect("token file"),
+        )
 }
 
 /// The emulator's seal config with `auth_type` set (and no OCI config file involved).
@@ -78,14 +85,23 @@ pub fn config_for(emu: &Emulator, auth_type: &str) -> ocikms::config::SealConfig
 }
 
 /// The provider `auth_type` gets from `env`.
-pub fn provider(emu: &Emulator, auth_type: &str, env: &TestEnv) -> ocikms::Result<Arc<dyn CredentialProvider>> {
+pub fn provider(
+    emu: &Emulator,
+    auth_type: &str,
+    env: &TestEnv,
+) -> ocikms::Result<Arc<dyn CredentialProvider>> {
     provider_from_config_with_env(&config_for(emu, auth_type), &|name| env.lookup(name))
 }
 
 /// A seal (validated with its init encrypt) over `provider`, with fast client retries.
-pub async fn seal_with(emu: &Emulator, auth_type: &str, provider: Arc<dyn CredentialProvider>) -> ocikms::Result<Seal> {
+pub async fn seal_with(
+    emu: &Emulator,
+    auth_type: &str,
+    provider: Arc<dyn CredentialProvider>,
+) -> ocikms::Result<Seal> {
     let config = config_for(emu, auth_type);
-    let client = KmsClient::new(&config, provider)?.with_retry_policy(fast_retries(config.max_attempts));
+    let client =
+        KmsClient::new(&config, provider)?.with_retry_policy(fast_retries(config.max_attempts));
     Seal::from_client(config, client, &CallOptions::default()).await
 }
 

@@ -119,9 +119,8 @@ impl Emulator {
     /// A seal for `config` with short retry delays.
     pub async fn seal_for(&self, config: SealConfig) -> ocikms::Result<Seal> {
         let provider = ocikms::auth::provider_from_config(&config)?;
-        let client = KmsClient::new(&config, Arc::clone(&provider))?.with_retry_policy(fast_retries(
-            config.max_attempts,
-        ));
+        let client = KmsClient::new(&config, Arc::clone(&provider))?
+            .with_retry_policy(fast_retries(config.max_attempts));
         Seal::from_client(config, client, &CallOptions::default()).await
     }
 

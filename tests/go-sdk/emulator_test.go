@@ -6,13 +6,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,18 +20,18 @@ import (
 
 // Endpoints mirrors the emulator's endpoints.json.
 type Endpoints struct {
-	CryptoEndpoint     string `json:"crypto_endpoint"`
-	ManagementEndpoint string `json:"management_endpoint"`
-	MetadataBaseURL    string `json:"metadata_base_url"`
-	AuthURL            string `json:"auth_url"`
-	AdminURL           string `json:"admin_url"`
-	KeyID              string `json:"key_id"`
-	CompartmentID      string `json:"compartment_id"`
-	Tenancy            string `json:"tenancy"`
-	User               string `json:"user"`
-	Region             string `json:"region"`
-	OCIConfigFile      string `json:"oci_config_file"`
-	StateDir           string `json:"state_dir"`
+	CryptoEndpoint     string            `json:"crypto_endpoint"`
+	ManagementEndpoint string            `json:"management_endpoint"`
+	MetadataBaseURL    string            `json:"metadata_base_url"`
+	AuthURL            string            `json:"auth_url"`
+	AdminURL           string            `json:"admin_url"`
+	KeyID              string            `json:"key_id"`
+	CompartmentID      string            `json:"compartment_id"`
+	Tenancy            string            `json:"tenancy"`
+	User               string            `json:"user"`
+	Region             string            `json:"region"`
+	OCIConfigFile      string            `json:"oci_config_file"`
+	StateDir           string            `json:"state_dir"`
 	Instances          map[string]string `json:"instances"`
 	ResourcePrincipal  *struct {
 		RPST       string `json:"rpst"`
@@ -127,7 +127,7 @@ func admin(t *testing.T, ep Endpoints, method, path string, body any, out any) {
 		rd = bytes.NewReader(nil)
 	}
 	req, _ := http.NewRequestWithContext(context.Background(), method, ep.AdminURL+path, rd)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := adminClient(ep).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +142,15 @@ func admin(t *testing.T, ep Endpoints, method, path string, body any, out any) {
 	}
 }
 
+// adminClient trusts the emulator's CA (DIR/ca.pem) so the admin API works with --tls too.
+func adminClient(ep Endpoints) *http.Client {
+	pool := x509.NewCertPool()
+	if pemBytes, err := os.ReadFile(filepath.Join(ep.StateDir, "ca.pem")); err == nil {
+		pool.AppendCertsFromPEM(pemBytes)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
 // writeConfig writes a world config file and returns its path.
 func writeConfig(t *testing.T, cfg string) string {
 	t.Helper()
@@ -150,8 +159,4 @@ func writeConfig(t *testing.T, cfg string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func ocid(kind, name string) string {
-	return fmt.Sprintf("ocid1.%s.oc1..%s", kind, strings.Repeat(name, 1))
 }
