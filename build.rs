@@ -16,7 +16,8 @@ fn main() {
     println!("cargo:rerun-if-changed=ocikms.pc.in");
     println!("cargo:rerun-if-changed=build.rs");
 
-    let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let crate_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     generate_header(&crate_dir);
     write_pkg_config(&crate_dir);
 }
@@ -42,7 +43,9 @@ fn generate_header(crate_dir: &Path) {
     let config = match cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")) {
         Ok(config) => config,
         Err(err) => {
-            println!("cargo:warning=cbindgen.toml unreadable, include/ocikms.h not regenerated: {err}");
+            println!(
+                "cargo:warning=cbindgen.toml unreadable, include/ocikms.h not regenerated: {err}"
+            );
             return;
         }
     };
@@ -65,7 +68,9 @@ fn generate_header(crate_dir: &Path) {
     let target = crate_dir.join("include").join("ocikms.h");
     // Rewrite only on change so the header's mtime (and dependants' rebuilds) stay put.
     if fs::read(&target).ok().as_deref() != Some(text.as_slice()) {
-        if let Err(err) = fs::create_dir_all(crate_dir.join("include")).and_then(|()| fs::write(&target, &text)) {
+        if let Err(err) =
+            fs::create_dir_all(crate_dir.join("include")).and_then(|()| fs::write(&target, &text))
+        {
             println!("cargo:warning=cannot write {}: {err}", target.display());
         }
     }
@@ -84,7 +89,13 @@ fn write_pkg_config(crate_dir: &Path) {
     let static_lib = profile_dir.join("libocikms.a").display().to_string();
     let variants = [
         ("ocikms.pc", "", "", "-L${libdir} -locikms".to_string(), native_static_libs()),
-        ("ocikms-static.pc", "-static", " (static)", format!("{static_lib} {}", native_static_libs()), ""),
+        (
+            "ocikms-static.pc",
+            "-static",
+            " (static)",
+            format!("{static_lib} {}", native_static_libs()),
+            "",
+        ),
     ];
     for (file, suffix, description, libs, private_libs) in variants {
         let pc = template

@@ -13,6 +13,47 @@ type options struct {
 	*wrapping.Options
 
 	withLogger hclog.Logger
+	// config holds values set by the option functions below; they override WithConfigMap.
+	config map[string]any
+}
+
+// setConfig records a config value set by an option function.
+func (o *options) setConfig(key string, value any) {
+	if o.config == nil {
+		o.config = map[string]any{}
+	}
+	o.config[key] = value
+}
+
+// WithCryptoEndpoint sets the crypto endpoint (as the Go ocikms wrapper's option does).
+func WithCryptoEndpoint(with string) wrapping.Option {
+	return func() any {
+		return OptionFunc(func(o *options) error {
+			o.setConfig(KmsConfigCryptoEndpoint, with)
+			return nil
+		})
+	}
+}
+
+// WithManagementEndpoint sets the management endpoint (as the Go ocikms wrapper's option does).
+func WithManagementEndpoint(with string) wrapping.Option {
+	return func() any {
+		return OptionFunc(func(o *options) error {
+			o.setConfig(KmsConfigManagementEndpoint, with)
+			return nil
+		})
+	}
+}
+
+// WithAuthTypeApiKey selects API-key auth from the OCI config file (as the Go ocikms wrapper's
+// option does); false means instance principal.
+func WithAuthTypeApiKey(with bool) wrapping.Option {
+	return func() any {
+		return OptionFunc(func(o *options) error {
+			o.setConfig(KmsConfigAuthTypeApiKey, with)
+			return nil
+		})
+	}
 }
 
 // WithLogger routes the library's log lines to logger (default: hclog.Default() named "ocikms").

@@ -20,9 +20,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Config map keys with a meaning for the Go side (the rest go to the library unchanged).
+// Config keys with a meaning for the Go side (the rest go to the library unchanged).
 const (
-	configKeyID           = "key_id"
 	configKeyIDAlias      = "keyID"
 	configDisallowEnvVars = "disallow_env_vars"
 )
@@ -113,7 +112,8 @@ func (w *Wrapper) KeyId(_ context.Context) (string, error) {
 
 // SetConfig configures the seal as Vault does: WithKeyId (the key OCID), WithConfigMap
 // (crypto_endpoint, management_endpoint, auth_type_api_key, and this library's extra keys such
-// as auth_type, config_file, ca_cert, request_timeout, max_retries) and WithDisallowEnvVars.
+// as auth_type, config_file, ca_cert, request_timeout, max_retries) and WithDisallowEnvVars;
+// also WithCryptoEndpoint, WithManagementEndpoint, WithAuthTypeApiKey and WithLogger.
 // It validates the key with an empty-plaintext encrypt and returns the metadata Vault shows:
 // key_id, crypto_endpoint, management_endpoint, principal_type. ctx bounds the validation.
 func (w *Wrapper) SetConfig(ctx context.Context, opt ...wrapping.Option) (*wrapping.WrapperConfig, error) {
@@ -163,9 +163,12 @@ func configJSON(opts *options) (string, error) {
 	for k, v := range opts.WithConfigMap {
 		config[k] = v
 	}
+	for k, v := range opts.config {
+		config[k] = v
+	}
 	if opts.WithKeyId != "" {
 		delete(config, configKeyIDAlias)
-		config[configKeyID] = opts.WithKeyId
+		config[KmsConfigKeyId] = opts.WithKeyId
 	}
 	if opts.WithDisallowEnvVars {
 		config[configDisallowEnvVars] = true

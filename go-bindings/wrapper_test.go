@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	wrapping "github.com/hashicorp/go-kms-wrapping/v2"
 	"github.com/hashicorp/go-hclog"
+	wrapping "github.com/hashicorp/go-kms-wrapping/v2"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ocikms/ocikms/go-bindings/internal/emulator"
@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // configured returns a wrapper set up as Vault does, against the emulator.
-func configured(t *testing.T, extra ...wrapping.Option) *Wrapper {
+func configured(t testing.TB, extra ...wrapping.Option) *Wrapper {
 	t.Helper()
 	w := NewWrapper()
 	config := emu.ConfigMap()

@@ -40,16 +40,16 @@ async fn round_trip_with_literal_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotated_files_are_followed_under_load() {
-    let emu = Emulator::start_with(&["--token-lifetime", "3s"], None);
+    let emu = Emulator::start_with(&["--token-lifetime", "4s"], None);
     let provider = provider(&emu, "resource_principal", &resource_env(&emu)).unwrap();
     let seal =
         Arc::new(seal_with(&emu, "resource_principal", provider.clone()).await.expect("seal init"));
-    // The platform's part: write a fresh token and key every 1.5 s.
+    // The platform's part: write a fresh token and key every second.
     let emu = Arc::new(emu);
     let platform = emu.clone();
     let rotator = tokio::spawn(async move {
         loop {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
             platform.admin_post("resource-principal/refresh", serde_json::json!({})).await;
         }
     });

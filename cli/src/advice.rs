@@ -4,7 +4,9 @@
 
 use ocikms::{Error, ErrorCode};
 
-use crate::principal::Principal;
+use crate::args::SealArgs;
+use crate::principal::{self, Principal};
+use crate::settings;
 
 /// The dynamic group name the suggested statements use (any name works; keep them consistent).
 pub const DYNAMIC_GROUP: &str = "ocikms-vault";
@@ -19,7 +21,8 @@ pub struct Context<'a> {
     pub key_compartment: Option<&'a str>,
     /// The principal, as far as known.
     pub principal: Option<&'a Principal>,
-    /// The IAM verb the failed call needs (`read` for GetKey, `use` for encrypt/decrypt).
+    /// The IAM verb the failed call needs (`read` for GetKey, `use` for encrypt/decrypt,
+    /// `manage` for rotation).
     pub verb: &'a str,
 }
 
@@ -77,6 +80,31 @@ pub fn fix(err: &Error, ctx: &Context<'_>) -> Vec<String> {
     }
 }
 
+/// The fix for a failed command (not `check`): the configuration is re-read for the key OCID
+/// and the principal (as far as known without network calls), and `ocikms check` suggested.
+pub fn for_command(err: &Error, args: &SealArgs, verb: &str) -> Vec<String> {
+    let config = settings::load(args).ok().map(|l| l.config);
+    let principal = config.as_ref().map(principal::offline);
+    let key_id = config.as_ref().map_or("<key-ocid>", |c| c.key_id.as_str());
+    let ctx = Context { key_id, key_compartment: None, principal: principal.as_ref(), verb };
+    let mut lines = fix(err, &ctx);
+    lines.extend(suggest_check(err));
+    lines
+}
+
+/// For failures in reaching or using OCI: a pointer to `ocikms check`.
+fn suggest_check(err: &Error) -> Option<String> {
+    let about_oci = !matches!(
+        err.code(),
+        ErrorCode::DecryptFailed
+            | ErrorCode::MalformedBlob
+            | ErrorCode::UnsupportedMechanism
+            | ErrorCode::InvalidArgument
+    );
+    about_oci
+        .then(|| "run `ocikms check` with the same options for a step-by-step diagnosis".to_owned())
+}
+
 /// The checklist and policy statements for HTTP 404 `NotAuthorizedOrNotFound`.
 fn not_authorized(ctx: &Context<'_>) -> Vec<String> {
     let mut lines = vec![
@@ -85,7 +113,10 @@ fn not_authorized(ctx: &Context<'_>) -> Vec<String> {
             .to_owned(),
         format!("1. the key OCID {} exists (OCI console → Key Management)", ctx.key_id),
         "2. crypto_endpoint / management_endpoint are those of the vault that holds the key".to_owned(),
-        "3. an IAM policy allows the principal to use the key:".to_owned(),
+        format!(
+            "3. an IAM policy allows the principal to {} the key:",
+            if ctx.verb == "manage" { "manage" } else { "use" }
+        ),
     ];
     lines.extend(policy_statements(ctx).into_iter().map(|l| format!("   {l}")));
     lines
@@ -105,19 +136,21 @@ pub fn policy_statements(ctx: &Context<'_>) -> Vec<String> {
         .principal
         .and_then(|p| p.tenancy.clone())
         .unwrap_or_else(|| "<principal-tenancy-ocid>".to_owned());
+    // Rotation needs `manage`; everything else the seal does needs `use` (which includes read).
+    let grant = if ctx.verb == "manage" { "manage" } else { "use" };
     let mut out = Vec::new();
     match kind {
         "user" | "session" => {
             out.push(format!("# add user {} to a group, e.g. {GROUP}, then:", id("<user-ocid>")));
-            out.push(format!("allow group {GROUP} to use keys in {compartment}"));
+            out.push(format!("allow group {GROUP} to {grant} keys in {compartment}"));
             out.push(format!(
-                "# or, without a group: allow any-user to use keys in {compartment} where request.user.id = '{}'",
+                "# or, without a group: allow any-user to {grant} keys in {compartment} where request.user.id = '{}'",
                 id("<user-ocid>")
             ));
         }
         "workload" => {
             out.push(format!(
-                "allow any-user to use keys in {compartment} where ALL {{request.principal.type = 'workload', \
+                "allow any-user to {grant} keys in {compartment} where ALL {{request.principal.type = 'workload', \
                  request.principal.cluster_id = '<cluster-ocid>', request.principal.namespace = '<namespace>', \
                  request.principal.service_account = '<service-account>'}}"
             ));
@@ -132,7 +165,9 @@ pub fn policy_statements(ctx: &Context<'_>) -> Vec<String> {
                     None => "ANY {instance.id = '<instance-ocid>'}".to_owned(),
                 },
             };
-            out.push(format!("# a dynamic group {DYNAMIC_GROUP} in tenancy {tenancy} with the matching rule:"));
+            out.push(format!(
+                "# a dynamic group {DYNAMIC_GROUP} in tenancy {tenancy} with the matching rule:"
+            ));
             out.push(rule);
             if kind == "instance" {
                 if let Some(c) = ctx.principal.and_then(|p| p.compartment.as_deref()) {
@@ -140,16 +175,22 @@ pub fn policy_statements(ctx: &Context<'_>) -> Vec<String> {
                 }
             }
             out.push("# and the policy:".to_owned());
-            out.push(format!("allow dynamic-group {DYNAMIC_GROUP} to use keys in {compartment}"));
-            out.push("# if the key is in another tenancy (the seed's cross-tenancy example):".to_owned());
+            out.push(format!(
+                "allow dynamic-group {DYNAMIC_GROUP} to {grant} keys in {compartment}"
+            ));
+            out.push(
+                "# if the key is in another tenancy (the seed's cross-tenancy example):".to_owned(),
+            );
             out.push(format!("#   in tenancy {tenancy}:"));
             out.push("#     define tenancy keytenancy as <key-tenancy-ocid>".to_owned());
-            out.push(format!("#     endorse dynamic-group {DYNAMIC_GROUP} to use keys in tenancy keytenancy"));
+            out.push(format!(
+                "#     endorse dynamic-group {DYNAMIC_GROUP} to {grant} keys in tenancy keytenancy"
+            ));
             out.push("#   in the key's tenancy:".to_owned());
             out.push(format!("#     define tenancy vaulttenancy as {tenancy}"));
             out.push(format!("#     define dynamic-group {DYNAMIC_GROUP} as <dynamic-group-ocid>"));
             out.push(format!(
-                "#     admit dynamic-group {DYNAMIC_GROUP} of tenancy vaulttenancy to use keys in {compartment}"
+                "#     admit dynamic-group {DYNAMIC_GROUP} of tenancy vaulttenancy to {grant} keys in {compartment}"
             ));
         }
     }
@@ -180,20 +221,37 @@ mod tests {
     #[test]
     fn instance_statements_are_filled_in() {
         let p = principal("instance");
-        let ctx = Context { key_id: "ocid1.key.oc1..k", key_compartment: Some("ocid1.compartment.oc1..kc"), principal: Some(&p), verb: "use" };
+        let ctx = Context {
+            key_id: "ocid1.key.oc1..k",
+            key_compartment: Some("ocid1.compartment.oc1..kc"),
+            principal: Some(&p),
+            verb: "use",
+        };
         let lines = policy_statements(&ctx);
-        assert!(lines.contains(&"ANY {instance.id = 'ocid1.instance.oc1..p'}".to_owned()), "{lines:#?}");
+        assert!(
+            lines.contains(&"ANY {instance.id = 'ocid1.instance.oc1..p'}".to_owned()),
+            "{lines:#?}"
+        );
         assert!(lines.contains(&format!("allow dynamic-group {DYNAMIC_GROUP} to use keys in compartment id ocid1.compartment.oc1..kc")));
-        assert!(lines.iter().any(|l| l.contains("define tenancy vaulttenancy as ocid1.tenancy.oc1..t")));
+        assert!(lines
+            .iter()
+            .any(|l| l.contains("define tenancy vaulttenancy as ocid1.tenancy.oc1..t")));
         assert!(lines.iter().any(|l| l.contains("target.key.id = 'ocid1.key.oc1..k'")));
     }
 
     #[test]
     fn unknown_compartment_is_a_placeholder_and_users_get_group_statements() {
         let p = principal("user");
-        let ctx = Context { key_id: "ocid1.key.oc1..k", key_compartment: None, principal: Some(&p), verb: "read" };
+        let ctx = Context {
+            key_id: "ocid1.key.oc1..k",
+            key_compartment: None,
+            principal: Some(&p),
+            verb: "read",
+        };
         let lines = policy_statements(&ctx);
-        assert!(lines.contains(&format!("allow group {GROUP} to use keys in compartment id <key-compartment-ocid>")));
+        assert!(lines.contains(&format!(
+            "allow group {GROUP} to use keys in compartment id <key-compartment-ocid>"
+        )));
         assert!(lines.iter().any(|l| l.contains("request.user.id = 'ocid1.user.oc1..p'")));
         let err = Error::new(ErrorCode::NotAuthorizedOrNotFound, "get key failed");
         let fix = fix(&err, &ctx);

@@ -28,6 +28,7 @@ Examples:
   echo -n secret | ocikms encrypt --config vault.hcl > secret.blob
   ocikms decrypt --config vault.hcl < secret.blob
   ocikms key-info --config vault.hcl
+  ocikms rotate --config vault.hcl
   ocikms rewrap --config vault.hcl < old.blob > new.blob
   ocikms emulator --state-dir /tmp/ocikms-emulator
 
@@ -64,6 +65,9 @@ pub enum Command {
     /// Show the master key: state, current version and all versions.
     #[command(long_about = KEY_INFO_LONG, after_long_help = KEY_INFO_EXAMPLES)]
     KeyInfo(KeyInfoArgs),
+    /// Rotate the master key: create a new key version, which becomes the current one.
+    #[command(long_about = ROTATE_LONG, after_long_help = ROTATE_EXAMPLES)]
+    Rotate(KeyInfoArgs),
     /// Re-encrypt a Vault storage value under the key's current version.
     #[command(long_about = REWRAP_LONG, after_long_help = REWRAP_EXAMPLES)]
     Rewrap(RewrapArgs),
@@ -137,6 +141,16 @@ const KEY_INFO_EXAMPLES: &str = "\
 Examples:
   ocikms key-info --config vault.hcl
   ocikms key-info --config vault.hcl --json | jq -r .current_key_version";
+
+const ROTATE_LONG: &str = "\
+Rotate the master key in OCI KMS: a new key version is created and becomes current (what the
+console's Rotate Key does). Vault keeps working: values under older versions still decrypt, and
+`ocikms rewrap` moves a value to the new version. Needs `manage keys` permission.";
+
+const ROTATE_EXAMPLES: &str = "\
+Examples:
+  ocikms rotate --config vault.hcl
+  ocikms rotate --config vault.hcl --json | jq -r .key_version";
 
 const REWRAP_LONG: &str = "\
 Re-encrypt a Vault storage value (BlobInfo protobuf or its JSON form) under the key's current
@@ -268,7 +282,7 @@ pub struct EncryptArgs {
     #[arg(long, value_name = "TEXT")]
     pub aad: Option<String>,
     /// Let OCI KMS encrypt the data itself (mechanism 1, at most 4 KiB, no AAD).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "aad")]
     pub without_envelope: bool,
 }
 
@@ -277,17 +291,15 @@ pub struct EncryptArgs {
 pub struct DecryptArgs {
     #[command(flatten)]
     pub seal: SealArgs,
-    /// The additional authenticated data given at encryption.
+    /// The additional authenticated data given at encryption (the blob itself says whether it
+    /// has an envelope).
     #[arg(long, value_name = "TEXT")]
     pub aad: Option<String>,
-    /// Accepted for symmetry with encrypt: the blob itself says whether it has an envelope.
-    #[arg(long)]
-    pub without_envelope: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
-/// `ocikms key-info`.
+/// `ocikms key-info` and `ocikms rotate`.
 #[derive(Args, Debug)]
 pub struct KeyInfoArgs {
     #[command(flatten)]

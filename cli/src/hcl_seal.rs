@@ -22,16 +22,19 @@ pub fn read_seal_block(path: &Path, name: Option<&str>) -> Result<BTreeMap<Strin
 
 /// [`read_seal_block`] on the file's text.
 pub fn seal_block(text: &str, name: Option<&str>) -> Result<BTreeMap<String, Value>> {
-    let body = hcl::parse(text)
-        .map_err(|e| Error::config(format!("not valid HCL ({e}); fix the syntax Vault would reject too")))?;
+    let body = hcl::parse(text).map_err(|e| {
+        Error::config(format!("not valid HCL ({e}); fix the syntax Vault would reject too"))
+    })?;
     let seals: Vec<&Block> = body
         .blocks()
         .filter(|b| b.identifier() == "seal")
         .filter(|b| b.labels().first().is_some_and(|l| l.as_str() == SEAL_TYPE))
         .collect();
     let mut maps = seals.iter().map(|b| attributes(b)).collect::<Result<Vec<_>>>()?;
-    let names: Vec<String> =
-        maps.iter().map(|m| m.get("name").and_then(Value::as_str).unwrap_or("").to_owned()).collect();
+    let names: Vec<String> = maps
+        .iter()
+        .map(|m| m.get("name").and_then(Value::as_str).unwrap_or("").to_owned())
+        .collect();
     match (maps.len(), name) {
         (0, _) => Err(Error::config(format!(
             "no `seal \"{SEAL_TYPE}\" {{ ... }}` block: add one (see `ocikms check --help`) or give \
@@ -120,8 +123,14 @@ seal "ocikms" {
     #[test]
     fn several_blocks_need_a_name() {
         let text = r#"
-seal "ocikms" { name = "primary"  key_id = "a" }
-seal "ocikms" { name = "secondary" key_id = "b" }
+seal "ocikms" {
+  name   = "primary"
+  key_id = "a"
+}
+seal "ocikms" {
+  name   = "secondary"
+  key_id = "b"
+}
 "#;
         let err = seal_block(text, None).unwrap_err();
         assert!(err.message().contains("--seal-name"), "{err}");
@@ -131,8 +140,14 @@ seal "ocikms" { name = "secondary" key_id = "b" }
 
     #[test]
     fn rejects_missing_block_bad_syntax_and_expressions() {
-        assert!(seal_block("storage \"raft\" {}", None).unwrap_err().message().contains("no `seal"));
-        assert!(seal_block("seal \"ocikms\" {", None).unwrap_err().message().contains("not valid HCL"));
+        assert!(seal_block("storage \"raft\" {}", None)
+            .unwrap_err()
+            .message()
+            .contains("no `seal"));
+        assert!(seal_block("seal \"ocikms\" {", None)
+            .unwrap_err()
+            .message()
+            .contains("not valid HCL"));
         let err = seal_block("seal \"ocikms\" { key_id = \"${var.k}\" }", None).unwrap_err();
         assert!(err.message().contains("key_id must be a string"), "{err}");
     }

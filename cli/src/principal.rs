@@ -4,9 +4,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ocikms::auth::config_file::OciProfile;
-use ocikms::auth::metadata::MetadataClient;
+use ocikms::auth::metadata::{MetadataClient, LEAF_CERT_PATH};
 use ocikms::auth::PrincipalType;
-use ocikms::config::{process_env, SealConfig};
+use ocikms::config::{process_env, AuthType, SealConfig};
 use ocikms::{Error, Result};
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -64,6 +64,28 @@ pub fn from_profile(config: &SealConfig, kind: PrincipalType) -> Result<Principa
     Ok(principal)
 }
 
+/// The principal kind an auth type authenticates as.
+pub fn kind_of(auth_type: AuthType) -> PrincipalType {
+    match auth_type {
+        AuthType::ApiKey => PrincipalType::User,
+        AuthType::InstancePrincipal => PrincipalType::Instance,
+        AuthType::ResourcePrincipal => PrincipalType::Resource,
+        AuthType::WorkloadIdentity => PrincipalType::Workload,
+        AuthType::SecurityToken => PrincipalType::Session,
+    }
+}
+
+/// The principal as far as known without network calls: the profile's user for API keys and
+/// session tokens, else just its kind.
+pub fn offline(config: &SealConfig) -> Principal {
+    let kind = kind_of(config.auth_type);
+    match kind {
+        PrincipalType::User | PrincipalType::Session => from_profile(config, kind)
+            .unwrap_or_else(|_| Principal::unknown(kind, "the OCI config file".to_owned())),
+        _ => Principal::unknown(kind, config.auth_type.as_str().to_owned()),
+    }
+}
+
 /// What the instance metadata service says about this instance: region, and the instance,
 /// compartment and tenancy OCIDs of its identity certificate's subject.
 pub struct InstanceMetadata {
@@ -79,15 +101,17 @@ pub struct InstanceMetadata {
 pub async fn instance_metadata(config: &SealConfig) -> Result<InstanceMetadata> {
     let http = ocikms::kms::http_client(config.ca_cert.as_deref())?;
     let metadata = MetadataClient::from_env(&process_env, http);
-    let base_url = metadata.base_url().to_owned();
+    let base_url = metadata.url("");
     let region = metadata.region().await?;
     let pem = metadata.leaf_certificate().await?;
     let subject = certificate_subject(&pem).map_err(|why| {
-        Error::credentials(format!("the instance certificate at {base_url}/identity/cert.pem {why}"))
+        Error::credentials(format!(
+            "the instance certificate at {} {why}",
+            metadata.url(LEAF_CERT_PATH)
+        ))
     })?;
-    let attr = |prefix: &str| {
-        subject.iter().find_map(|v| v.strip_prefix(prefix)).map(str::to_owned)
-    };
+    let attr =
+        |prefix: &str| subject.iter().find_map(|v| v.strip_prefix(prefix)).map(str::to_owned);
     let id = attr("opc-instance:")
         .or_else(|| subject.iter().find(|v| v.starts_with("ocid1.instance.")).cloned());
     let principal = Principal {

@@ -7,6 +7,7 @@ use ocikms::Error;
 use serde::Serialize;
 
 use crate::ui::ErrorReport;
+use crate::Exit;
 
 /// How a step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,7 +52,14 @@ impl Report {
 
     /// Records a passed step that started at `started`.
     pub fn pass(&mut self, name: &'static str, started: Instant, details: Vec<(String, String)>) {
-        self.push(Step { name, status: Status::Pass, millis: millis(started), details, error: None, fix: vec![] });
+        self.push(Step {
+            name,
+            status: Status::Pass,
+            millis: millis(started),
+            details,
+            error: None,
+            fix: vec![],
+        });
     }
 
     /// Records a failed step.
@@ -64,12 +72,26 @@ impl Report {
         fix: Vec<String>,
     ) {
         let error = Some(ErrorReport::of(err));
-        self.push(Step { name, status: Status::Fail, millis: millis(started), details, error, fix });
+        self.push(Step {
+            name,
+            status: Status::Fail,
+            millis: millis(started),
+            details,
+            error,
+            fix,
+        });
     }
 
     /// Records a skipped step and why.
     pub fn skip(&mut self, name: &'static str, why: &str) {
-        self.push(Step { name, status: Status::Skip, millis: 0, details: vec![], error: None, fix: vec![why.to_owned()] });
+        self.push(Step {
+            name,
+            status: Status::Skip,
+            millis: 0,
+            details: vec![],
+            error: None,
+            fix: vec![why.to_owned()],
+        });
     }
 
     /// Whether every step passed or was skipped.
@@ -77,10 +99,11 @@ impl Report {
         self.steps.iter().all(|s| s.status != Status::Fail)
     }
 
-    /// Prints the summary (or the whole JSON document) and returns the exit code.
-    pub fn finish(self) -> u8 {
+    /// Prints the summary (or the whole JSON document) and returns the exit status.
+    pub fn finish(self) -> Exit {
         let ok = self.ok();
-        let failed: Vec<&str> = self.steps.iter().filter(|s| s.status == Status::Fail).map(|s| s.name).collect();
+        let failed: Vec<&str> =
+            self.steps.iter().filter(|s| s.status == Status::Fail).map(|s| s.name).collect();
         if self.json {
             let doc = serde_json::json!({ "ok": ok, "failed": failed, "steps": self.steps });
             println!("{doc:#}");
@@ -90,9 +113,9 @@ impl Report {
             println!("\ncheck FAILED at: {}", failed.join(", "));
         }
         if ok {
-            0
+            Exit::Success
         } else {
-            1
+            Exit::Failure
         }
     }
 

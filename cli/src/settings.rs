@@ -60,10 +60,7 @@ pub fn load_with_env(args: &SealArgs, env: Env<'_>) -> Result<Loaded> {
     };
     let map = apply_flags(file_map.clone(), args);
     let config = SealConfig::from_sources(&map, None, false, env)?;
-    let sources = OVERRIDABLE
-        .iter()
-        .map(|o| (o.key, source_of(o, args, &file_map, env)))
-        .collect();
+    let sources = OVERRIDABLE.iter().map(|o| (o.key, source_of(o, args, &file_map, env))).collect();
     Ok(Loaded { config, sources })
 }
 
@@ -97,7 +94,12 @@ fn apply_flags(mut map: BTreeMap<String, Value>, args: &SealArgs) -> BTreeMap<St
 }
 
 /// Where the effective value of `o` came from, with the library's precedence.
-fn source_of(o: &Overridable, args: &SealArgs, file_map: &BTreeMap<String, Value>, env: Env<'_>) -> String {
+fn source_of(
+    o: &Overridable,
+    args: &SealArgs,
+    file_map: &BTreeMap<String, Value>,
+    env: Env<'_>,
+) -> String {
     if let Some(var) = o.env.iter().find(|v| env(v).is_some_and(|x| !x.is_empty())) {
         return format!("environment {var}");
     }
@@ -109,7 +111,9 @@ fn source_of(o: &Overridable, args: &SealArgs, file_map: &BTreeMap<String, Value
     if flag_given {
         return o.flag.to_owned();
     }
-    if let (Some(path), true) = (&args.config, file_map.contains_key(o.key) || file_map.contains_key(o.alias)) {
+    if let (Some(path), true) =
+        (&args.config, file_map.contains_key(o.key) || file_map.contains_key(o.alias))
+    {
         return path.display().to_string();
     }
     if o.key == "management_endpoint" {
@@ -154,7 +158,9 @@ mod tests {
         assert_eq!(loaded.sources[1].1, file.path().display().to_string());
         assert_eq!(loaded.sources[2].1, "derived from crypto_endpoint");
 
-        let env = |name: &str| (name == "VAULT_OCIKMS_SEAL_KEY_ID").then(|| "ocid1.key.oc1..env".to_owned());
+        let env = |name: &str| {
+            (name == "VAULT_OCIKMS_SEAL_KEY_ID").then(|| "ocid1.key.oc1..env".to_owned())
+        };
         let loaded = load_with_env(&args, &env).unwrap();
         assert_eq!(loaded.config.key_id, "ocid1.key.oc1..env");
         assert_eq!(loaded.sources[0].1, "environment VAULT_OCIKMS_SEAL_KEY_ID");

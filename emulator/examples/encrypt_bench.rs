@@ -19,12 +19,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn signed_request(dir: &str) -> Result<(String, Vec<u8>), String> {
-    let ep: Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/endpoints.json")).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
+    let ep: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{dir}/endpoints.json")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
     let s = |k: &str| ep[k].as_str().unwrap_or_default().to_string();
     let addr = s("crypto_endpoint").trim_start_matches("http://").to_string();
-    let key = RsaKey::from_pem(&std::fs::read_to_string(format!("{dir}/oci/api_key.pem")).map_err(|e| e.to_string())?)?;
-    let body = serde_json::json!({"keyId": s("key_id"), "plaintext": STANDARD.encode([7u8; 32])}).to_string();
+    let key = RsaKey::from_pem(
+        &std::fs::read_to_string(format!("{dir}/oci/api_key.pem")).map_err(|e| e.to_string())?,
+    )?;
+    let body = serde_json::json!({"keyId": s("key_id"), "plaintext": STANDARD.encode([7u8; 32])})
+        .to_string();
     let date = httpdate::fmt_http_date(SystemTime::now());
     let sha = STANDARD.encode(digest::digest(&digest::SHA256, body.as_bytes()).as_ref());
     let signing = format!(

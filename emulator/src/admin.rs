@@ -1,5 +1,5 @@
 //! The admin API under `/_emulator/` (unauthenticated, loopback peers only): health, endpoints,
-//! counters, faults and rate limits, token lifetime, resource-principal refresh.
+//! counters, faults and rate limits, token lifetime, resource-principal and user-session refresh.
 
 use serde::Deserialize;
 use serde_json::json;
@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::errors::ApiError;
 use crate::faults::FaultPlan;
 use crate::http::{Reply, Request};
+use crate::session;
 use crate::workload;
 
 #[derive(Deserialize)]
@@ -51,8 +52,15 @@ pub fn handle(app: &App, req: &Request, rest: &str) -> Result<Reply, ApiError> {
             Ok(Reply::json(&json!({"seconds": l.seconds})))
         }
         ("POST", "resource-principal/refresh") => {
-            let written = workload::write_resource_principal(app, &app.state_dir.join("rp")).map_err(ApiError::internal)?;
+            let written = workload::write_resource_principal(app, &app.state_dir.join("rp"))
+                .map_err(ApiError::internal)?;
             Ok(Reply::json(&json!({"written": written})))
+        }
+        ("POST", "session-token/refresh") => {
+            let dir = app.state_dir.join("oci").join("session");
+            session::write_user_session(&app.tokens, &app.world, &dir)
+                .map_err(ApiError::internal)?;
+            Ok(Reply::json(&json!({"written": true})))
         }
         _ => Err(ApiError::no_route(format!("no admin endpoint {m} /_emulator/{rest}"))),
     }

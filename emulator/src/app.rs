@@ -34,6 +34,8 @@ pub struct App {
     pub state_dir: std::path::PathBuf,
     /// The service-account token accepted by the workload-identity endpoint.
     pub sa_token: String,
+    /// Whether to log each request to stderr.
+    pub log_requests: bool,
     /// The endpoints document (also served at `/_emulator/endpoints`).
     pub endpoints: std::sync::OnceLock<Value>,
 }
@@ -62,15 +64,28 @@ impl App {
     }
 
     /// Checks that `principal` may act with `verb` on key `key_id`; 404 when not (or no such key).
-    pub fn authorize_key(&self, principal: &Principal, verb: Verb, key_id: &str) -> Result<(), ApiError> {
+    pub fn authorize_key(
+        &self,
+        principal: &Principal,
+        verb: Verb,
+        key_id: &str,
+    ) -> Result<(), ApiError> {
         let compartment = self.keys.compartment_of(key_id).ok_or_else(|| {
-            ApiError::not_found(format!("Authorization failed or requested resource not found: key {key_id} does not exist"))
+            ApiError::not_found(format!(
+                "Authorization failed or requested resource not found: key {key_id} does not exist"
+            ))
         })?;
         self.authorize_compartment(principal, verb, &compartment, &format!("key {key_id}"))
     }
 
     /// Checks that `principal` may act with `verb` on keys in `compartment`; 404 when not.
-    pub fn authorize_compartment(&self, p: &Principal, verb: Verb, compartment: &str, what: &str) -> Result<(), ApiError> {
+    pub fn authorize_compartment(
+        &self,
+        p: &Principal,
+        verb: Verb,
+        compartment: &str,
+        what: &str,
+    ) -> Result<(), ApiError> {
         if iam::permits(&self.world, p, verb, compartment) {
             return Ok(());
         }
@@ -85,9 +100,9 @@ impl App {
 
     /// Applies the per-key rate limit (429 with `Retry-After`).
     pub fn rate_check(&self, key_id: &str) -> Result<(), ApiError> {
-        self.faults
-            .rate_check(key_id)
-            .map_err(|secs| ApiError::too_many(format!("request rate limit exceeded for key {key_id}"), secs))
+        self.faults.rate_check(key_id).map_err(|secs| {
+            ApiError::too_many(format!("request rate limit exceeded for key {key_id}"), secs)
+        })
     }
 }
 
@@ -117,10 +132,16 @@ fn principal_from_claims(claims: &serde_json::Map<String, Value>) -> Result<Prin
         Some("resource") => PrincipalKind::Resource,
         Some("workload") => PrincipalKind::Workload,
         Some("user") => PrincipalKind::User,
-        _ => return Err(ApiError::not_authenticated("token check failed: unknown principal type in the token")),
+        _ => {
+            return Err(ApiError::not_authenticated(
+                "token check failed: unknown principal type in the token",
+            ))
+        }
     };
     match (get("sub"), get("tenant")) {
         (Some(id), Some(tenancy)) => Ok(Principal { kind, id, tenancy }),
-        _ => Err(ApiError::not_authenticated("token check failed: the token names no subject or tenancy")),
+        _ => Err(ApiError::not_authenticated(
+            "token check failed: the token names no subject or tenancy",
+        )),
     }
 }

@@ -17,6 +17,7 @@ use crate::keystore::Keystore;
 use crate::pem;
 use crate::pki::Pki;
 use crate::rsakeys::{self, RsaKey};
+use crate::session::{write_user_session, SessionFiles};
 use crate::tokens::TokenIssuer;
 use crate::workload;
 use crate::world::{World, WorldConfig};
@@ -56,25 +57,50 @@ fn api_key_files(oci_dir: &Path) -> Result<(ApiKeyFiles, Vec<u8>), String> {
     let key = load_or_create_key(&pkcs1)?;
     let pkcs8 = oci_dir.join("api_key_pkcs8.pem");
     write_atomic(&pkcs8, key.pkcs8_pem().as_bytes(), 0o600)?;
-    let pass_phrase = hex(&random_bytes(12));
+    // The passphrase and encrypted file persist, so a restart does not invalidate a cached copy.
+    let pass_path = oci_dir.join("pass_phrase");
     let encrypted = oci_dir.join("api_key_encrypted.pem");
-    write_atomic(&encrypted, pem::encrypt_legacy_rsa(&key.pkcs1()?, &pass_phrase)?.as_bytes(), 0o600)?;
+    let pass_phrase = match std::fs::read_to_string(&pass_path) {
+        Ok(p) if !p.trim().is_empty() && encrypted.exists() => p.trim().to_string(),
+        _ => {
+            let p = hex(&random_bytes(12));
+            write_atomic(
+                &encrypted,
+                pem::encrypt_legacy_rsa(&key.pkcs1()?, &p)?.as_bytes(),
+                0o600,
+            )?;
+            write_atomic(&pass_path, p.as_bytes(), 0o600)?;
+            p
+        }
+    };
     let spki = key.spki_der()?;
     let fingerprint = rsakeys::fingerprint(&spki);
     Ok((ApiKeyFiles { pkcs1, pkcs8, encrypted, pass_phrase, fingerprint }, spki))
 }
 
-fn write_oci_config(path: &Path, world: &World, keys: &ApiKeyFiles) -> Result<(), String> {
+fn write_oci_config(
+    path: &Path,
+    world: &World,
+    keys: &ApiKeyFiles,
+    session: &SessionFiles,
+) -> Result<(), String> {
     let common = format!(
         "user={}\nfingerprint={}\ntenancy={}\nregion={}\n",
         world.ready.user, keys.fingerprint, world.ready.tenancy, world.region
     );
     let text = format!(
-        "[DEFAULT]\n{common}key_file={}\n\n[PKCS8]\n{common}key_file={}\n\n[ENCRYPTED]\n{common}key_file={}\npass_phrase={}\n",
+        "[DEFAULT]\n{common}key_file={}\n\n[PKCS8]\n{common}key_file={}\n\n[ENCRYPTED]\n{common}key_file={}\npass_phrase={}\n\n\
+         [SESSION]\nuser={}\nfingerprint={}\ntenancy={}\nregion={}\nkey_file={}\nsecurity_token_file={}\n",
         keys.pkcs1.display(),
         keys.pkcs8.display(),
         keys.encrypted.display(),
-        keys.pass_phrase
+        keys.pass_phrase,
+        world.ready.user,
+        session.fingerprint,
+        world.ready.tenancy,
+        world.region,
+        session.key.display(),
+        session.token.display()
     );
     write_atomic(path, text.as_bytes(), 0o600)
 }
@@ -96,8 +122,10 @@ fn world_config(args: &Args, dir: &Path) -> Result<WorldConfig, String> {
 fn fault_plan(args: &Args, cfg: &WorldConfig) -> Result<FaultPlan, String> {
     let plan = match &args.faults {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            serde_json::from_str(&text).map_err(|e| format!("fault plan {} is not valid: {e}", p.display()))?
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("fault plan {} is not valid: {e}", p.display()))?
         }
         None => cfg.faults.clone().unwrap_or_default(),
     };
@@ -125,9 +153,6 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
     if let Some(r) = &args.region {
         world.region = r.clone();
     }
-    let oci_config = dir.join("oci").join("config");
-    write_oci_config(&oci_config, &world, &api_keys)?;
-
     let pki = Pki::load_or_create(&dir.join("pki"))?;
     write_atomic(&dir.join("ca.pem"), pki.ca_pem.as_bytes(), 0o644)?;
     let identity = Identity::new(pki, &world, args.tls || args.workload_listen.is_some())?;
@@ -136,15 +161,23 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
         Some(t) => parse_duration_secs(t)?,
         None => DEFAULT_TOKEN_LIFETIME,
     };
-    let tokens = TokenIssuer::new(load_or_create_key(&dir.join("pki").join("token-key.pem"))?, lifetime)?;
+    let tokens =
+        TokenIssuer::new(load_or_create_key(&dir.join("pki").join("token-key.pem"))?, lifetime)?;
+    let session = write_user_session(&tokens, &world, &dir.join("oci").join("session"))?;
+    let oci_config = dir.join("oci").join("config");
+    write_oci_config(&oci_config, &world, &api_keys, &session)?;
 
     let keys = Keystore::open(dir.join("state.json"))?;
-    for (id, vault, compartment, name) in &world.seed_keys {
-        keys.create(Some(id), compartment, vault, name).map_err(|e| e.message)?;
+    for k in &world.seed_keys {
+        keys.create(Some(&k.id), &k.compartment, &k.vault, &k.display_name)
+            .map_err(|e| e.message)?;
     }
 
     // A fresh service-account token each start (a JWT, as the OCI SDK parses it).
-    let sa_token = tokens.service_account_token("system:serviceaccount:default:oci-kms-emulator", SA_TOKEN_VALIDITY)?;
+    let sa_token = tokens.service_account_token(
+        "system:serviceaccount:default:oci-kms-emulator",
+        SA_TOKEN_VALIDITY,
+    )?;
     write_atomic(&dir.join("workload").join("token"), sa_token.as_bytes(), 0o600)?;
     write_atomic(&dir.join("workload").join("ca.crt"), identity.pki.ca_pem.as_bytes(), 0o644)?;
 
@@ -157,6 +190,7 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
         identity,
         state_dir: dir.clone(),
         sa_token,
+        log_requests: args.log_requests,
         endpoints: OnceLock::new(),
     });
     workload::write_resource_principal(&app, &dir.join("rp"))?;
@@ -164,9 +198,15 @@ pub fn prepare(args: &Args) -> Result<Prepared, String> {
 }
 
 /// Builds the endpoints document for the bound addresses.
-pub fn endpoints(p: &Prepared, args: &Args, addr: std::net::SocketAddr, workload_addr: Option<std::net::SocketAddr>) -> Value {
+pub fn endpoints(
+    p: &Prepared,
+    args: &Args,
+    addr: std::net::SocketAddr,
+    workload_addr: Option<std::net::SocketAddr>,
+) -> Value {
     let app = &p.app;
-    let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+    let host =
+        if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
     let scheme = if args.tls { "https" } else { "http" };
     let base = format!("{scheme}://{host}:{}", addr.port());
     let key = app.keys.get(&app.world.ready.key);

@@ -33,4 +33,8 @@ pub struct Args {
     /// Also serve the OKE workload-identity endpoint over TLS here (e.g. 127.0.0.1:12250).
     #[arg(long)]
     pub workload_listen: Option<SocketAddr>,
+    /// Log every request (method, path, status, and the error message) to stderr; also enabled
+    /// by `OCIKMS_EMULATOR_LOG=1`.
+    #[arg(long, env = "OCIKMS_EMULATOR_LOG", value_parser = clap::builder::BoolishValueParser::new())]
+    pub log_requests: bool,
 }

@@ -46,10 +46,8 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 /// A fresh OCID of the given resource type, shaped like OCI's (`ocid1.<type>.oc1..<60 chars>`).
 pub fn new_ocid(resource_type: &str) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let suffix: String = random_bytes(60)
-        .iter()
-        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
-        .collect();
+    let suffix: String =
+        random_bytes(60).iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
     format!("ocid1.{resource_type}.oc1..{suffix}")
 }
 
@@ -97,10 +95,9 @@ pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
         Some('d') => (&t[..t.len() - 1], 86_400),
         _ => (t, 1),
     };
-    num.trim()
-        .parse::<u64>()
-        .map(|n| n * mult)
-        .map_err(|_| format!("invalid duration {text:?}: use e.g. 30s, 5m, 1h or a number of seconds"))
+    num.trim().parse::<u64>().map(|n| n * mult).map_err(|_| {
+        format!("invalid duration {text:?}: use e.g. 30s, 5m, 1h or a number of seconds")
+    })
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ impl ApiError {
             404 => "NotAuthorizedOrNotFound",
             409 => "IncorrectState",
             429 => "TooManyRequests",
+            501 => "NotImplemented",
             502 => "BadGateway",
             503 => "ServiceUnavailable",
             504 => "GatewayTimeout",

@@ -178,7 +178,9 @@ impl Faults {
     /// Takes one token for `key_id`; `Err(retry_after_secs)` when the limit is exceeded.
     pub fn rate_check(&self, key_id: &str) -> Result<(), u64> {
         let mut rt = self.lock();
-        let Some(limit) = rt.plan.rate_limits.iter().find(|l| l.key_id == key_id || l.key_id == "*").cloned() else {
+        let Some(limit) =
+            rt.plan.rate_limits.iter().find(|l| l.key_id == key_id || l.key_id == "*").cloned()
+        else {
             return Ok(());
         };
         let burst = limit.burst.unwrap_or(limit.per_second).max(1.0);
@@ -197,7 +199,8 @@ impl Faults {
 
 impl Runtime {
     fn from_plan(plan: FaultPlan) -> Self {
-        let rules = plan.rules.iter().map(|r| RuleState { rule: r.clone(), next: 0, fired: 0 }).collect();
+        let rules =
+            plan.rules.iter().map(|r| RuleState { rule: r.clone(), next: 0, fired: 0 }).collect();
         let rng = plan.seed.unwrap_or(0x9E37_79B9_7F4A_7C15) | 1;
         Runtime { plan, rules, rng, buckets: HashMap::new() }
     }
@@ -242,7 +245,13 @@ mod tests {
 
     #[test]
     fn probability_rules_fire_at_about_their_rate_and_respect_times() {
-        let rule = |p, times| FaultRule { route: "*".into(), probability: Some(p), fault: Some(status(500)), sequence: vec![], times };
+        let rule = |p, times| FaultRule {
+            route: "*".into(),
+            probability: Some(p),
+            fault: Some(status(500)),
+            sequence: vec![],
+            times,
+        };
         let f = Faults::new(FaultPlan { rules: vec![rule(0.3, None)], ..Default::default() });
         let hits = (0..10_000).filter(|_| f.decide("getKey").is_some()).count();
         assert!((2_500..3_500).contains(&hits), "{hits}");
@@ -264,7 +273,13 @@ mod tests {
     #[test]
     fn validation_rejects_mixed_rules() {
         let bad = FaultPlan {
-            rules: vec![FaultRule { route: "*".into(), probability: Some(2.0), fault: Some(Fault::Reset), sequence: vec![], times: None }],
+            rules: vec![FaultRule {
+                route: "*".into(),
+                probability: Some(2.0),
+                fault: Some(Fault::Reset),
+                sequence: vec![],
+                times: None,
+            }],
             ..Default::default()
         };
         assert!(bad.validate().is_err());

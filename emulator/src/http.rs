@@ -44,12 +44,22 @@ pub struct Reply {
 impl Reply {
     /// 200 with a JSON body.
     pub fn json(value: &impl Serialize) -> Self {
-        Reply { status: 200, headers: Vec::new(), body: serde_json::to_vec(value).unwrap_or_default(), content_type: "application/json" }
+        Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: serde_json::to_vec(value).unwrap_or_default(),
+            content_type: "application/json",
+        }
     }
 
     /// 200 with a text body.
     pub fn text(text: impl Into<String>) -> Self {
-        Reply { status: 200, headers: Vec::new(), body: text.into().into_bytes(), content_type: "text/plain" }
+        Reply {
+            status: 200,
+            headers: Vec::new(),
+            body: text.into().into_bytes(),
+            content_type: "text/plain",
+        }
     }
 
     /// Adds a header.
@@ -60,7 +70,12 @@ impl Reply {
 
     /// The reply for a service error.
     pub fn error(e: &ApiError) -> Self {
-        let mut r = Reply { status: e.status, headers: Vec::new(), body: e.body(), content_type: "application/json" };
+        let mut r = Reply {
+            status: e.status,
+            headers: Vec::new(),
+            body: e.body(),
+            content_type: "application/json",
+        };
         if let Some(s) = e.retry_after {
             r.headers.push(("retry-after", s.to_string()));
         }
@@ -71,12 +86,18 @@ impl Reply {
 impl Request {
     /// The view of this request that the signature verifier needs.
     pub fn signed(&self) -> SignedRequest<'_> {
-        SignedRequest { method: &self.method, target: &self.target, headers: &self.headers, body: &self.body }
+        SignedRequest {
+            method: &self.method,
+            target: &self.target,
+            headers: &self.headers,
+            body: &self.body,
+        }
     }
 
     /// Parses the JSON body.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.body).map_err(|e| ApiError::invalid(format!("request body is not valid: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::invalid(format!("request body is not valid: {e}")))
     }
 
     /// A header value as a string.
@@ -99,7 +120,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(v);
                 i += 3;
                 continue;

@@ -67,7 +67,9 @@ pub fn parse(text: &str) -> Result<Statement, String> {
     let words: Vec<&str> = spaced.split_whitespace().collect();
     let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
     if lower.iter().any(|w| w == "where") {
-        return Err(format!("policy {text:?}: conditions (where ...) are not supported by the emulator"));
+        return Err(format!(
+            "policy {text:?}: conditions (where ...) are not supported by the emulator"
+        ));
     }
     let err = |what: &str| format!("policy {text:?}: {what}");
     let first = lower.first().map(String::as_str).unwrap_or("");
@@ -87,7 +89,10 @@ pub fn parse(text: &str) -> Result<Statement, String> {
         "allow" | "endorse" | "admit" => {
             let to = lower.iter().position(|w| w == "to").ok_or_else(|| err("missing `to`"))?;
             let (subject_words, of_tenancy) = if first == "admit" {
-                let of = lower[..to].iter().position(|w| w == "of").ok_or_else(|| err("admit needs `of tenancy <alias>`"))?;
+                let of = lower[..to]
+                    .iter()
+                    .position(|w| w == "of")
+                    .ok_or_else(|| err("admit needs `of tenancy <alias>`"))?;
                 if to != of + 3 || lower[of + 1] != "tenancy" {
                     return Err(err("admit needs `of tenancy <alias>` right before `to`"));
                 }
@@ -121,7 +126,9 @@ pub fn parse(text: &str) -> Result<Statement, String> {
             }
             let location = parse_location(loc_words).map_err(|e| err(&e))?;
             Ok(match of_tenancy {
-                Some(of_tenancy) => Statement::Admit { subject, of_tenancy, verb, resource, location },
+                Some(of_tenancy) => {
+                    Statement::Admit { subject, of_tenancy, verb, resource, location }
+                }
                 None => Statement::Allow { subject, verb, resource, location },
             })
         }
@@ -150,7 +157,9 @@ fn parse_subject(words: &[&str]) -> Result<Subject, String> {
             }
             Ok(if kind == "group" { Subject::Group(names) } else { Subject::DynamicGroup(names) })
         }
-        _ => Err("subject must be `group <name>`, `dynamic-group <name>` or `any-user`".to_string()),
+        _ => {
+            Err("subject must be `group <name>`, `dynamic-group <name>` or `any-user`".to_string())
+        }
     }
 }
 
@@ -159,8 +168,11 @@ fn parse_location(words: &[&str]) -> Result<Location, String> {
     match lower.as_slice() {
         [t] if t == "tenancy" => Ok(Location::Tenancy),
         [c, _] if c == "compartment" => Ok(Location::Compartment(unquote(words[1]))),
-        [c, id, _] if c == "compartment" && id == "id" => Ok(Location::Compartment(words[2].to_string())),
-        _ => Err("location must be `tenancy`, `compartment <name>` or `compartment id <ocid>`".to_string()),
+        [c, id, _] if c == "compartment" && id == "id" => {
+            Ok(Location::Compartment(words[2].to_string()))
+        }
+        _ => Err("location must be `tenancy`, `compartment <name>` or `compartment id <ocid>`"
+            .to_string()),
     }
 }
 
@@ -188,7 +200,9 @@ pub fn permits(world: &World, principal: &Principal, needed: Verb, key_compartme
         Statement::Endorse { subject, verb, resource, tenancy } => {
             grants(verb, resource)
                 && local_subject_matches(world, subject, principal)
-                && tenancy.as_ref().is_none_or(|alias| defined(home, DefineKind::Tenancy, alias) == Some(res_tenancy))
+                && tenancy.as_ref().is_none_or(|alias| {
+                    defined(home, DefineKind::Tenancy, alias) == Some(res_tenancy)
+                })
         }
         _ => false,
     });
@@ -199,7 +213,8 @@ pub fn permits(world: &World, principal: &Principal, needed: Verb, key_compartme
     target.iter().any(|st| match st {
         Statement::Admit { subject, of_tenancy, verb, resource, location } => {
             grants(verb, resource)
-                && defined(target, DefineKind::Tenancy, of_tenancy) == Some(principal.tenancy.as_str())
+                && defined(target, DefineKind::Tenancy, of_tenancy)
+                    == Some(principal.tenancy.as_str())
                 && admitted_subject_matches(world, target, subject, principal)
                 && world.location_covers(res_tenancy, location, key_compartment)
         }
@@ -210,7 +225,9 @@ pub fn permits(world: &World, principal: &Principal, needed: Verb, key_compartme
 /// The OCID an alias was defined as in a tenancy's policies.
 fn defined<'a>(policies: &'a [Statement], kind: DefineKind, alias: &str) -> Option<&'a str> {
     policies.iter().find_map(|st| match st {
-        Statement::Define { kind: k, alias: a, ocid } if *k == kind && a.eq_ignore_ascii_case(alias) => {
+        Statement::Define { kind: k, alias: a, ocid }
+            if *k == kind && a.eq_ignore_ascii_case(alias) =>
+        {
             Some(ocid.as_str())
         }
         _ => None,
@@ -233,8 +250,15 @@ fn local_subject_matches(world: &World, subject: &Subject, principal: &Principal
 }
 
 /// In `admit`, subject names are aliases defined in the admitting tenancy (or OCIDs).
-fn admitted_subject_matches(world: &World, policies: &[Statement], subject: &Subject, principal: &Principal) -> bool {
-    let resolve = |kind: DefineKind, n: &String| defined(policies, kind, n).map(str::to_string).unwrap_or_else(|| n.clone());
+fn admitted_subject_matches(
+    world: &World,
+    policies: &[Statement],
+    subject: &Subject,
+    principal: &Principal,
+) -> bool {
+    let resolve = |kind: DefineKind, n: &String| {
+        defined(policies, kind, n).map(str::to_string).unwrap_or_else(|| n.clone())
+    };
     match subject {
         Subject::AnyUser => true,
         Subject::Group(names) => {
@@ -242,7 +266,8 @@ fn admitted_subject_matches(world: &World, policies: &[Statement], subject: &Sub
             world.groups_of(principal).iter().any(|(_, id)| ids.contains(id))
         }
         Subject::DynamicGroup(names) => {
-            let ids: Vec<String> = names.iter().map(|n| resolve(DefineKind::DynamicGroup, n)).collect();
+            let ids: Vec<String> =
+                names.iter().map(|n| resolve(DefineKind::DynamicGroup, n)).collect();
             world.dynamic_groups_of(principal).iter().any(|(_, id)| ids.contains(id))
         }
     }
@@ -256,7 +281,11 @@ mod tests {
     fn parses_the_seed_statements() {
         assert_eq!(
             parse("define tenancy tenantB as ocid1.tenancy.oc1..b").unwrap(),
-            Statement::Define { kind: DefineKind::Tenancy, alias: "tenantB".into(), ocid: "ocid1.tenancy.oc1..b".into() }
+            Statement::Define {
+                kind: DefineKind::Tenancy,
+                alias: "tenantB".into(),
+                ocid: "ocid1.tenancy.oc1..b".into()
+            }
         );
         assert_eq!(
             parse("endorse dynamic-group vault-dg to use keys in tenancy tenantB").unwrap(),
@@ -268,7 +297,8 @@ mod tests {
             }
         );
         assert_eq!(
-            parse("admit dynamic-group vault-dg of tenancy tenantA to use keys in compartment kms").unwrap(),
+            parse("admit dynamic-group vault-dg of tenancy tenantA to use keys in compartment kms")
+                .unwrap(),
             Statement::Admit {
                 subject: Subject::DynamicGroup(vec!["vault-dg".into()]),
                 of_tenancy: "tenantA".into(),

@@ -30,6 +30,17 @@ pub enum Lifecycle {
     PendingDeletion,
 }
 
+impl Lifecycle {
+    /// OCI's spelling, e.g. `PENDING_DELETION`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Enabled => "ENABLED",
+            Lifecycle::Disabled => "DISABLED",
+            Lifecycle::PendingDeletion => "PENDING_DELETION",
+        }
+    }
+}
+
 /// A key version as persisted (material is base64 of 32 random bytes).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VersionRecord {
@@ -121,8 +132,11 @@ fn new_version() -> VersionRecord {
 }
 
 fn cipher_for(v: &VersionRecord) -> Result<Arc<LessSafeKey>, String> {
-    let raw = Zeroizing::new(unb64(&v.material).ok_or_else(|| format!("key version {} material is corrupt", v.id))?);
-    let unbound = UnboundKey::new(&AES_256_GCM, &raw).map_err(|_| format!("key version {} material is not 32 bytes", v.id))?;
+    let raw = Zeroizing::new(
+        unb64(&v.material).ok_or_else(|| format!("key version {} material is corrupt", v.id))?,
+    );
+    let unbound = UnboundKey::new(&AES_256_GCM, &raw)
+        .map_err(|_| format!("key version {} material is not 32 bytes", v.id))?;
     Ok(Arc::new(LessSafeKey::new(unbound)))
 }
 
@@ -137,7 +151,8 @@ impl Keystore {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: PathBuf) -> Result<Self, String> {
         let state: StateFile = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("state file {} is corrupt: {e}", path.display()))?,
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| format!("state file {} is corrupt: {e}", path.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => StateFile::default(),
             Err(e) => return Err(format!("cannot read state file {}: {e}", path.display())),
         };
@@ -165,7 +180,13 @@ impl Keystore {
     }
 
     /// Creates a key (with one version) unless `id` already exists. Returns the key.
-    pub fn create(&self, id: Option<&str>, compartment: &str, vault: &str, name: &str) -> Result<KeyRecord, ApiError> {
+    pub fn create(
+        &self,
+        id: Option<&str>,
+        compartment: &str,
+        vault: &str,
+        name: &str,
+    ) -> Result<KeyRecord, ApiError> {
         let mut inner = self.write();
         if let Some(k) = id.and_then(|id| inner.keys.get(id)) {
             return Ok(k.clone());
@@ -262,14 +283,23 @@ impl Keystore {
         let version_id = version.unwrap_or(&key.current_version).to_string();
         let cipher = match inner.ciphers.get(&version_id) {
             Some((owner, c)) if owner == key_id => c.clone(),
-            _ => return Err(ApiError::invalid(format!("keyVersionId {version_id} is not a version of key {key_id}"))),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "keyVersionId {version_id} is not a version of key {key_id}"
+                )))
+            }
         };
         drop(inner);
         let nonce_bytes = random_bytes(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(&nonce_bytes).map_err(|_| ApiError::internal("nonce setup failed"))?;
+        let nonce = Nonce::try_assume_unique_for_key(&nonce_bytes)
+            .map_err(|_| ApiError::internal("nonce setup failed"))?;
         let mut buf = plaintext.to_vec();
         cipher
-            .seal_in_place_append_tag(nonce, Aad::from(aad_bytes(&version_id, associated)), &mut buf)
+            .seal_in_place_append_tag(
+                nonce,
+                Aad::from(aad_bytes(&version_id, associated)),
+                &mut buf,
+            )
             .map_err(|_| ApiError::internal("AES-GCM encryption failed"))?;
         let vid = version_id.as_bytes();
         let mut blob = Vec::with_capacity(3 + vid.len() + NONCE_LEN + buf.len());
@@ -282,8 +312,17 @@ impl Keystore {
     }
 
     /// Decrypts a blob produced by [`Keystore::encrypt`] for `key_id` (any version of it).
-    pub fn decrypt(&self, key_id: &str, ciphertext: &str, associated: &BTreeMap<String, String>) -> Result<Opened, ApiError> {
-        let bad = || ApiError::invalid("ciphertext is not a valid ciphertext of this service (corrupt or truncated)");
+    pub fn decrypt(
+        &self,
+        key_id: &str,
+        ciphertext: &str,
+        associated: &BTreeMap<String, String>,
+    ) -> Result<Opened, ApiError> {
+        let bad = || {
+            ApiError::invalid(
+                "ciphertext is not a valid ciphertext of this service (corrupt or truncated)",
+            )
+        };
         let blob = unb64(ciphertext).ok_or_else(bad)?;
         if blob.len() < 3 || blob[0] != CIPHERTEXT_FORMAT {
             return Err(bad());
@@ -298,14 +337,23 @@ impl Keystore {
         require_state(key, &[Lifecycle::Enabled])?;
         let cipher = match inner.ciphers.get(&version_id) {
             Some((owner, c)) if owner == key_id => c.clone(),
-            _ => return Err(ApiError::invalid(format!("ciphertext was not produced by key {key_id}"))),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "ciphertext was not produced by key {key_id}"
+                )))
+            }
         };
         drop(inner);
-        let nonce = Nonce::try_assume_unique_for_key(&blob[3 + vlen..3 + vlen + NONCE_LEN]).map_err(|_| bad())?;
+        let nonce = Nonce::try_assume_unique_for_key(&blob[3 + vlen..3 + vlen + NONCE_LEN])
+            .map_err(|_| bad())?;
         let mut buf = Zeroizing::new(blob[3 + vlen + NONCE_LEN..].to_vec());
         let len = cipher
             .open_in_place(nonce, Aad::from(aad_bytes(&version_id, associated)), &mut buf)
-            .map_err(|_| ApiError::invalid("decryption failed: the ciphertext or its associatedData does not match"))?
+            .map_err(|_| {
+                ApiError::invalid(
+                    "decryption failed: the ciphertext or its associatedData does not match",
+                )
+            })?
             .len();
         buf.truncate(len);
         Ok(Opened { plaintext: buf, key_version_id: version_id })
@@ -318,13 +366,15 @@ fn not_found(id: &str) -> ApiError {
 
 fn require_state(key: &KeyRecord, allowed: &[Lifecycle]) -> Result<(), ApiError> {
     if allowed.contains(&key.lifecycle_state) {
-        Ok(())
-    } else {
-        Err(ApiError::incorrect_state(format!(
-            "key {} is in state {:?}; this operation needs {:?}",
-            key.id, key.lifecycle_state, allowed
-        )))
+        return Ok(());
     }
+    let needed: Vec<&str> = allowed.iter().map(|l| l.as_str()).collect();
+    Err(ApiError::incorrect_state(format!(
+        "key {} is {}; this operation needs it {}",
+        key.id,
+        key.lifecycle_state.as_str(),
+        needed.join(" or ")
+    )))
 }
 
 /// Default delay of a scheduled deletion when the request names no time (OCI's 30 days).
@@ -354,7 +404,10 @@ mod tests {
         let o = ks.decrypt("k1", &a.ciphertext, &aad(&[("x", "1")])).unwrap();
         assert_eq!(&o.plaintext[..], b"secret");
         assert_eq!(o.key_version_id, k.current_version);
-        assert_eq!(&ks.decrypt("k1", &b.ciphertext, &BTreeMap::new()).unwrap().plaintext[..], b"two");
+        assert_eq!(
+            &ks.decrypt("k1", &b.ciphertext, &BTreeMap::new()).unwrap().plaintext[..],
+            b"two"
+        );
         assert_eq!(ks.decrypt("k1", &a.ciphertext, &aad(&[("x", "2")])).err().unwrap().status, 400);
         assert_eq!(ks.decrypt("k1", "AAAA", &BTreeMap::new()).err().unwrap().status, 400);
     }

@@ -41,10 +41,16 @@ struct KeyShape {
 fn admit(app: &App, req: &Request) -> Result<(CryptoBody, String), ApiError> {
     let principal = app.authenticate(req)?;
     let body: CryptoBody = req.json()?;
-    let key_id = body.key_id.clone().filter(|k| !k.is_empty()).ok_or_else(|| ApiError::missing("keyId is required"))?;
+    let key_id = body
+        .key_id
+        .clone()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::missing("keyId is required"))?;
     if let Some(alg) = body.encryption_algorithm.as_deref() {
         if alg != AES_GCM {
-            return Err(ApiError::invalid(format!("encryptionAlgorithm {alg} is not supported for AES keys (use {AES_GCM})")));
+            return Err(ApiError::invalid(format!(
+                "encryptionAlgorithm {alg} is not supported for AES keys (use {AES_GCM})"
+            )));
         }
     }
     app.rate_check(&key_id)?;
@@ -60,10 +66,16 @@ fn checksum(data: &[u8]) -> String {
 /// `POST /20180608/encrypt`.
 pub fn encrypt(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let (body, key_id) = admit(app, req)?;
-    let text = body.plaintext.as_deref().ok_or_else(|| ApiError::missing("plaintext is required"))?;
-    let plaintext = Zeroizing::new(unb64(text).ok_or_else(|| ApiError::invalid("plaintext is not valid base64"))?);
+    let text =
+        body.plaintext.as_deref().ok_or_else(|| ApiError::missing("plaintext is required"))?;
+    let plaintext = Zeroizing::new(
+        unb64(text).ok_or_else(|| ApiError::invalid("plaintext is not valid base64"))?,
+    );
     if plaintext.len() > MAX_PLAINTEXT {
-        return Err(ApiError::invalid(format!("plaintext is {} bytes; the limit is {MAX_PLAINTEXT}", plaintext.len())));
+        return Err(ApiError::invalid(format!(
+            "plaintext is {} bytes; the limit is {MAX_PLAINTEXT}",
+            plaintext.len()
+        )));
     }
     let aad = body.associated_data.unwrap_or_default();
     let sealed = app.keys.encrypt(&key_id, body.key_version_id.as_deref(), &plaintext, &aad)?;
@@ -78,12 +90,15 @@ pub fn encrypt(app: &App, req: &Request) -> Result<Reply, ApiError> {
 /// `POST /20180608/decrypt`.
 pub fn decrypt(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let (body, key_id) = admit(app, req)?;
-    let ciphertext = body.ciphertext.as_deref().ok_or_else(|| ApiError::missing("ciphertext is required"))?;
+    let ciphertext =
+        body.ciphertext.as_deref().ok_or_else(|| ApiError::missing("ciphertext is required"))?;
     let aad = body.associated_data.unwrap_or_default();
     let opened = app.keys.decrypt(&key_id, ciphertext, &aad)?;
     if let Some(v) = body.key_version_id.as_deref() {
         if v != opened.key_version_id {
-            return Err(ApiError::invalid(format!("keyVersionId {v} did not produce this ciphertext")));
+            return Err(ApiError::invalid(format!(
+                "keyVersionId {v} did not produce this ciphertext"
+            )));
         }
     }
     Ok(Reply::json(&json!({
@@ -102,7 +117,9 @@ pub fn generate_data_key(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let alg = shape.algorithm.unwrap_or_default();
     let len = shape.length.unwrap_or(0) as usize;
     if alg != "AES" || ![16, 24, 32].contains(&len) {
-        return Err(ApiError::invalid(format!("keyShape {alg}/{len} is not supported (use AES with length 16, 24 or 32)")));
+        return Err(ApiError::invalid(format!(
+            "keyShape {alg}/{len} is not supported (use AES with length 16, 24 or 32)"
+        )));
     }
     let dek = Zeroizing::new(random_bytes(len));
     let aad = body.associated_data.unwrap_or_default();

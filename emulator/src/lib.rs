@@ -25,6 +25,7 @@ pub mod pki;
 pub mod router;
 pub mod rsakeys;
 pub mod server;
+pub mod session;
 pub mod tokens;
 pub mod verify;
 pub mod workload;

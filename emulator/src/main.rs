@@ -32,7 +32,9 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), String> {
     let prepared = bootstrap::prepare(&args)?;
     let app = prepared.app.clone();
-    let listener = TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let tls = match (&app.identity.tls, args.tls) {
         (Some(m), true) => Some(server::tls_acceptor(&m.chain, &m.key_pkcs8)?),
@@ -40,8 +42,14 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let workload = match args.workload_listen {
         Some(a) => {
-            let l = TcpListener::bind(a).await.map_err(|e| format!("cannot listen on {a} (workload identity): {e}"))?;
-            let m = app.identity.tls.as_ref().ok_or("TLS material missing for the workload listener")?;
+            let l = TcpListener::bind(a)
+                .await
+                .map_err(|e| format!("cannot listen on {a} (workload identity): {e}"))?;
+            let m = app
+                .identity
+                .tls
+                .as_ref()
+                .ok_or("TLS material missing for the workload listener")?;
             let local = l.local_addr().map_err(|e| e.to_string())?;
             Some((l, server::tls_acceptor(&m.chain, &m.key_pkcs8)?, local))
         }
@@ -58,7 +66,12 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let mut tasks = Vec::new();
     if let Some((l, acceptor, _)) = workload {
-        tasks.push(tokio::spawn(server::serve(app.clone(), l, Some(acceptor), stopped(stop_rx.clone()))));
+        tasks.push(tokio::spawn(server::serve(
+            app.clone(),
+            l,
+            Some(acceptor),
+            stopped(stop_rx.clone()),
+        )));
     }
     tasks.push(tokio::spawn(server::serve(app.clone(), listener, tls, stopped(stop_rx.clone()))));
     // Handlers first: a client may send SIGTERM as soon as it has read the line.

@@ -78,7 +78,8 @@ fn version_json(k: &KeyRecord, ver: &VersionRecord) -> Value {
 /// A JSON reply with an `etag` derived from the content.
 fn with_etag(v: &Value) -> Reply {
     let body = v.to_string();
-    let tag = hex(&aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes()).as_ref()[..16]);
+    let tag =
+        hex(&aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes()).as_ref()[..16]);
     Reply::json(v).with_header("etag", tag)
 }
 
@@ -116,7 +117,13 @@ fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 }
 
 /// Handles an operation on key `key_id` (and `version_id` for GetVersion).
-pub fn key_op(app: &App, req: &Request, op: KeyOp, key_id: &str, version_id: Option<&str>) -> Result<Reply, ApiError> {
+pub fn key_op(
+    app: &App,
+    req: &Request,
+    op: KeyOp,
+    key_id: &str,
+    version_id: Option<&str>,
+) -> Result<Reply, ApiError> {
     let principal = app.authenticate(req)?;
     app.rate_check(key_id)?;
     app.authorize_key(&principal, required_verb(op), key_id)?;
@@ -132,11 +139,9 @@ pub fn key_op(app: &App, req: &Request, op: KeyOp, key_id: &str, version_id: Opt
         KeyOp::GetVersion => {
             let k = app.keys.get(key_id).ok_or_else(missing)?;
             let vid = version_id.unwrap_or_default();
-            let v = k
-                .versions
-                .iter()
-                .find(|v| v.id == vid)
-                .ok_or_else(|| ApiError::not_found(format!("key version {vid} of key {key_id} not found")))?;
+            let v = k.versions.iter().find(|v| v.id == vid).ok_or_else(|| {
+                ApiError::not_found(format!("key version {vid} of key {key_id} not found"))
+            })?;
             Ok(with_etag(&version_json(&k, v)))
         }
         KeyOp::CreateVersion => {
@@ -149,9 +154,12 @@ pub fn key_op(app: &App, req: &Request, op: KeyOp, key_id: &str, version_id: Opt
                 KeyAction::Disable => Transition::Disable,
                 KeyAction::CancelDeletion => Transition::CancelDeletion,
                 KeyAction::ScheduleDeletion => {
-                    let body: ScheduleBody = if req.body.is_empty() { ScheduleBody::default() } else { req.json()? };
+                    let body: ScheduleBody =
+                        if req.body.is_empty() { ScheduleBody::default() } else { req.json()? };
                     let at = match body.time_of_deletion {
-                        Some(s) => parse_rfc3339(&s).ok_or_else(|| ApiError::invalid(format!("timeOfDeletion {s:?} is not RFC 3339")))?,
+                        Some(s) => parse_rfc3339(&s).ok_or_else(|| {
+                            ApiError::invalid(format!("timeOfDeletion {s:?} is not RFC 3339"))
+                        })?,
                         None => SystemTime::now() + DEFAULT_DELETION_DELAY,
                     };
                     Transition::ScheduleDeletion(at)
@@ -178,10 +186,15 @@ struct CreateKeyBody {
 pub fn create_key(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let principal = app.authenticate(req)?;
     let body: CreateKeyBody = req.json()?;
-    let compartment = body.compartment_id.ok_or_else(|| ApiError::missing("compartmentId is required"))?;
+    let compartment =
+        body.compartment_id.ok_or_else(|| ApiError::missing("compartmentId is required"))?;
     if let Some(shape) = &body.key_shape {
-        if shape.get("algorithm").and_then(Value::as_str) != Some("AES") || shape.get("length").and_then(Value::as_u64) != Some(32) {
-            return Err(ApiError::invalid("only keyShape {algorithm: AES, length: 32} is supported by the emulator"));
+        if shape.get("algorithm").and_then(Value::as_str) != Some("AES")
+            || shape.get("length").and_then(Value::as_u64) != Some(32)
+        {
+            return Err(ApiError::invalid(
+                "only keyShape {algorithm: AES, length: 32} is supported by the emulator",
+            ));
         }
     }
     if !app.world.has_compartment(&compartment) {
@@ -189,18 +202,24 @@ pub fn create_key(app: &App, req: &Request) -> Result<Reply, ApiError> {
     }
     app.authorize_compartment(&principal, Verb::Manage, &compartment, "CreateKey")?;
     let tenancy = app.world.tenancy_of_compartment(&compartment).unwrap_or_default().to_string();
-    let vault = app
-        .world
-        .vault_in_tenancy(&tenancy)
-        .ok_or_else(|| ApiError::invalid(format!("tenancy {tenancy} has no vault configured for new keys")))?;
-    let k = app.keys.create(None, &compartment, &vault, body.display_name.as_deref().unwrap_or("key"))?;
+    let vault = app.world.vault_in_tenancy(&tenancy).ok_or_else(|| {
+        ApiError::invalid(format!("tenancy {tenancy} has no vault configured for new keys"))
+    })?;
+    let k = app.keys.create(
+        None,
+        &compartment,
+        &vault,
+        body.display_name.as_deref().unwrap_or("key"),
+    )?;
     with_etag_key(&k)
 }
 
 /// `GET /20180608/keys?compartmentId=...`.
 pub fn list_keys(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let principal = app.authenticate(req)?;
-    let compartment = req.query_param("compartmentId").ok_or_else(|| ApiError::missing("compartmentId is required"))?;
+    let compartment = req
+        .query_param("compartmentId")
+        .ok_or_else(|| ApiError::missing("compartmentId is required"))?;
     app.authorize_compartment(&principal, Verb::Inspect, &compartment, "ListKeys")?;
     let list: Vec<Value> = app
         .keys
@@ -224,7 +243,10 @@ mod tests {
     fn rfc3339_round_trip() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(parse_rfc3339(&rfc3339(t)), Some(t));
-        assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Some(SystemTime::UNIX_EPOCH + Duration::from_secs(951_868_800)));
+        assert_eq!(
+            parse_rfc3339("2000-03-01T00:00:00Z"),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(951_868_800))
+        );
         assert_eq!(parse_rfc3339("nope"), None);
     }
 }

@@ -38,7 +38,7 @@ pub fn decode(text: &str) -> Option<(String, Vec<u8>)> {
     let label = rest[..label_end].to_string();
     let body_start = label_end + 5;
     let end_marker = format!("-----END {label}-----");
-    let body_end = rest.find(&end_marker)?;
+    let body_end = rest[body_start..].find(&end_marker)? + body_start;
     let body: String = rest[body_start..body_end]
         .lines()
         .filter(|l| !l.contains(':'))
@@ -67,15 +67,20 @@ fn bytes_to_key(passphrase: &[u8], salt: &[u8]) -> Zeroizing<Vec<u8>> {
 pub fn encrypt_legacy_rsa(pkcs1_der: &[u8], passphrase: &str) -> Result<String, String> {
     let iv = random_bytes(16);
     let key = bytes_to_key(passphrase.as_bytes(), &iv[..8]);
-    let unbound = UnboundCipherKey::new(&AES_256, &key).map_err(|_| "AES key setup failed".to_string())?;
-    let cbc = PaddedBlockEncryptingKey::cbc_pkcs7(unbound).map_err(|_| "AES-CBC setup failed".to_string())?;
+    let unbound =
+        UnboundCipherKey::new(&AES_256, &key).map_err(|_| "AES key setup failed".to_string())?;
+    let cbc = PaddedBlockEncryptingKey::cbc_pkcs7(unbound)
+        .map_err(|_| "AES-CBC setup failed".to_string())?;
     let mut buf = pkcs1_der.to_vec();
     let iv_arr: [u8; 16] = iv.as_slice().try_into().map_err(|_| "IV length".to_string())?;
     cbc.less_safe_encrypt(&mut buf, EncryptionContext::Iv128(iv_arr.into()))
         .map_err(|_| "AES-CBC encryption failed".to_string())?;
     Ok(encode_with_headers(
         "RSA PRIVATE KEY",
-        &[("Proc-Type", "4,ENCRYPTED".to_string()), ("DEK-Info", format!("AES-256-CBC,{}", hex(&iv).to_uppercase()))],
+        &[
+            ("Proc-Type", "4,ENCRYPTED".to_string()),
+            ("DEK-Info", format!("AES-256-CBC,{}", hex(&iv).to_uppercase())),
+        ],
         &buf,
     ))
 }
@@ -91,6 +96,8 @@ mod tests {
         let pem = encode("PUBLIC KEY", &der);
         assert!(pem.lines().all(|l| l.len() <= 64));
         assert_eq!(decode(&pem), Some(("PUBLIC KEY".to_string(), der.clone())));
+        assert_eq!(decode("-----BEGIN -----END -----"), None);
+        assert_eq!(decode("-----BEGIN X-----"), None);
     }
 
     #[test]
@@ -99,10 +106,13 @@ mod tests {
         let pem = encrypt_legacy_rsa(&secret, "pass word").unwrap();
         assert!(pem.contains("Proc-Type: 4,ENCRYPTED"));
         let iv_hex = pem.lines().find_map(|l| l.strip_prefix("DEK-Info: AES-256-CBC,")).unwrap();
-        let iv: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&iv_hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+        let iv: Vec<u8> =
+            (0..16).map(|i| u8::from_str_radix(&iv_hex[2 * i..2 * i + 2], 16).unwrap()).collect();
         let (_, mut ct) = decode(&pem).unwrap();
         let key = bytes_to_key(b"pass word", &iv[..8]);
-        let dec = PaddedBlockDecryptingKey::cbc_pkcs7(UnboundCipherKey::new(&AES_256, &key).unwrap()).unwrap();
+        let dec =
+            PaddedBlockDecryptingKey::cbc_pkcs7(UnboundCipherKey::new(&AES_256, &key).unwrap())
+                .unwrap();
         let iv_arr: [u8; 16] = iv.try_into().unwrap();
         let plain = dec.decrypt(&mut ct, DecryptionContext::Iv128(iv_arr.into())).unwrap();
         assert_eq!(plain, &secret[..]);

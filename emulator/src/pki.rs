@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType,
-    PKCS_RSA_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+    SanType, PKCS_RSA_SHA256,
 };
 use time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -52,8 +52,16 @@ fn ca_params(cn: &str, is_root: bool) -> CertificateParams {
     dn.push(DnType::CommonName, cn);
     dn.push(DnType::OrganizationName, "oci-kms-emulator");
     p.distinguished_name = dn;
-    p.is_ca = IsCa::Ca(if is_root { BasicConstraints::Unconstrained } else { BasicConstraints::Constrained(0) });
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.is_ca = IsCa::Ca(if is_root {
+        BasicConstraints::Unconstrained
+    } else {
+        BasicConstraints::Constrained(0)
+    });
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     p.not_before = rcgen::date_time_ymd(2024, 1, 1);
     p.not_after = rcgen::date_time_ymd(2099, 12, 31);
     p
@@ -65,16 +73,21 @@ fn err(e: impl std::fmt::Display) -> String {
 
 fn load_or_make_key(path: &Path) -> Result<KeyPair, String> {
     if let Ok(text) = std::fs::read_to_string(path) {
-        return KeyPair::from_pem(&text).map_err(|e| format!("CA key {} is unreadable: {e}", path.display()));
+        return KeyPair::from_pem(&text)
+            .map_err(|e| format!("CA key {} is unreadable: {e}", path.display()));
     }
     let k = KeyPair::generate().map_err(err)?;
     write_atomic(path, k.serialize_pem().as_bytes(), 0o600)?;
     Ok(k)
 }
 
-fn load_or_write_cert(path: &Path, fresh: &rcgen::Certificate) -> Result<(String, Vec<u8>), String> {
+fn load_or_write_cert(
+    path: &Path,
+    fresh: &rcgen::Certificate,
+) -> Result<(String, Vec<u8>), String> {
     if let Ok(text) = std::fs::read_to_string(path) {
-        let (_, der) = pem::decode(&text).ok_or_else(|| format!("{} holds no certificate", path.display()))?;
+        let (_, der) =
+            pem::decode(&text).ok_or_else(|| format!("{} holds no certificate", path.display()))?;
         return Ok((text, der));
     }
     write_atomic(path, fresh.pem().as_bytes(), 0o644)?;
@@ -89,14 +102,29 @@ impl Pki {
         // Issuer objects are rebuilt from fixed parameters and the persisted keys: the subject and
         // key are what chains depend on, so the persisted certificates stay valid issuers.
         let ca = ca_params("oci-kms-emulator root CA", true).self_signed(&ca_key).map_err(err)?;
-        let intermediate = ca_params("oci-kms-emulator intermediate CA", false).signed_by(&int_key, &ca, &ca_key).map_err(err)?;
+        let intermediate = ca_params("oci-kms-emulator intermediate CA", false)
+            .signed_by(&int_key, &ca, &ca_key)
+            .map_err(err)?;
         let (ca_pem, ca_der) = load_or_write_cert(&dir.join("ca.pem"), &ca)?;
-        let (intermediate_pem, _) = load_or_write_cert(&dir.join("intermediate.pem"), &intermediate)?;
-        Ok(Pki { ca_pem, intermediate_pem, ca_der, ca: (ca, ca_key), intermediate: (intermediate, int_key) })
+        let (intermediate_pem, _) =
+            load_or_write_cert(&dir.join("intermediate.pem"), &intermediate)?;
+        Ok(Pki {
+            ca_pem,
+            intermediate_pem,
+            ca_der,
+            ca: (ca, ca_key),
+            intermediate: (intermediate, int_key),
+        })
     }
 
     /// Issues an instance certificate valid for `validity` from now.
-    pub fn issue_leaf(&self, instance: &str, tenancy: &str, compartment: &str, validity: Duration) -> Result<Leaf, String> {
+    pub fn issue_leaf(
+        &self,
+        instance: &str,
+        tenancy: &str,
+        compartment: &str,
+        validity: Duration,
+    ) -> Result<Leaf, String> {
         let rsa = RsaKey::generate()?;
         let der = rustls::pki_types::PrivatePkcs8KeyDer::from(rsa.pkcs8.to_vec());
         let key = KeyPair::from_pkcs8_der_and_sign_algo(&der, &PKCS_RSA_SHA256).map_err(err)?;
@@ -125,13 +153,21 @@ impl Pki {
         p.not_before = now - time::Duration::hours(1);
         p.not_after = now + time::Duration::days(365);
         let cert = p.signed_by(&key, &self.ca.0, &self.ca.1).map_err(err)?;
-        Ok(TlsMaterial { chain: vec![cert.der().to_vec()], key_pkcs8: Zeroizing::new(key.serialize_der()) })
+        Ok(TlsMaterial {
+            chain: vec![cert.der().to_vec()],
+            key_pkcs8: Zeroizing::new(key.serialize_der()),
+        })
     }
 
     /// Verifies that `leaf_der` chains to this CA through one of `intermediates` (DER) and is
     /// currently valid; returns its subject attributes as (CN, opc-tenant value).
-    pub fn verify_chain(&self, leaf_der: &[u8], intermediates: &[Vec<u8>]) -> Result<(String, String), String> {
-        let (_, leaf) = X509Certificate::from_der(leaf_der).map_err(|_| "certificate is not valid DER X.509".to_string())?;
+    pub fn verify_chain(
+        &self,
+        leaf_der: &[u8],
+        intermediates: &[Vec<u8>],
+    ) -> Result<(String, String), String> {
+        let (_, leaf) = X509Certificate::from_der(leaf_der)
+            .map_err(|_| "certificate is not valid DER X.509".to_string())?;
         if !leaf.validity().is_valid() {
             return Err("certificate is expired or not yet valid".into());
         }
@@ -139,7 +175,8 @@ impl Pki {
             .iter()
             .find(|d| issued_by(leaf_der, d).is_ok())
             .ok_or("certificate is not signed by any presented intermediate")?;
-        issued_by(issuer, &self.ca_der).map_err(|_| "intermediate certificate is not issued by the emulator CA".to_string())?;
+        issued_by(issuer, &self.ca_der)
+            .map_err(|_| "intermediate certificate is not issued by the emulator CA".to_string())?;
         let mut cn = None;
         let mut tenant = None;
         for attr in leaf.subject().iter_attributes() {
@@ -160,9 +197,14 @@ impl Pki {
 
 /// Checks `child`'s signature with `issuer`'s ECDSA P-256 public key.
 fn issued_by(child_der: &[u8], issuer_der: &[u8]) -> Result<(), String> {
-    let (_, child) = X509Certificate::from_der(child_der).map_err(|_| "bad child certificate".to_string())?;
-    let (_, issuer) = X509Certificate::from_der(issuer_der).map_err(|_| "bad issuer certificate".to_string())?;
-    let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, issuer.public_key().subject_public_key.data.as_ref());
+    let (_, child) =
+        X509Certificate::from_der(child_der).map_err(|_| "bad child certificate".to_string())?;
+    let (_, issuer) =
+        X509Certificate::from_der(issuer_der).map_err(|_| "bad issuer certificate".to_string())?;
+    let key = UnparsedPublicKey::new(
+        &ECDSA_P256_SHA256_ASN1,
+        issuer.public_key().subject_public_key.data.as_ref(),
+    );
     key.verify(child.tbs_certificate.as_ref(), child.signature_value.data.as_ref())
         .map_err(|_| "signature does not verify".to_string())
 }
@@ -175,7 +217,14 @@ mod tests {
     fn leaf_chains_to_ca_and_survives_restart() {
         let d = tempfile::tempdir().unwrap();
         let pki = Pki::load_or_create(d.path()).unwrap();
-        let leaf = pki.issue_leaf("ocid1.instance.oc1..i", "ocid1.tenancy.oc1..t", "ocid1.compartment.oc1..c", Duration::from_secs(3600)).unwrap();
+        let leaf = pki
+            .issue_leaf(
+                "ocid1.instance.oc1..i",
+                "ocid1.tenancy.oc1..t",
+                "ocid1.compartment.oc1..c",
+                Duration::from_secs(3600),
+            )
+            .unwrap();
         let (_, leaf_der) = pem::decode(&leaf.cert_pem).unwrap();
         let (_, int_der) = pem::decode(&pki.intermediate_pem).unwrap();
         assert_eq!(

@@ -85,11 +85,19 @@ pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
         return Ok(Route::Admin(rest.to_string()));
     }
     if let Some(rest) = path.strip_prefix("/opc/v2/") {
-        return if get { Ok(Route::Metadata { instance: None, rest: rest.to_string() }) } else { Err(wrong()) };
+        return if get {
+            Ok(Route::Metadata { instance: None, rest: rest.to_string() })
+        } else {
+            Err(wrong())
+        };
     }
     if let Some(rest) = path.strip_prefix("/i/") {
         if let Some((instance, tail)) = rest.split_once("/opc/v2/") {
-            return if get { Ok(Route::Metadata { instance: Some(instance.to_string()), rest: tail.to_string() }) } else { Err(wrong()) };
+            return if get {
+                Ok(Route::Metadata { instance: Some(instance.to_string()), rest: tail.to_string() })
+            } else {
+                Err(wrong())
+            };
         }
     }
     let simple = |r: Route, ok: bool| if ok { Ok(r) } else { Err(wrong()) };
@@ -118,16 +126,19 @@ pub fn classify(method: &str, path: &str) -> Result<Route, ApiError> {
             "POST" => Ok(Route::Key { op: KeyOp::CreateVersion, key: key(1), version: None }),
             _ => Err(wrong()),
         },
-        ["keys", _, "keyVersions", v] => {
-            simple(Route::Key { op: KeyOp::GetVersion, key: key(1), version: Some(v.to_string()) }, get)
-        }
+        ["keys", _, "keyVersions", v] => simple(
+            Route::Key { op: KeyOp::GetVersion, key: key(1), version: Some(v.to_string()) },
+            get,
+        ),
         ["keys", _, "actions", action] => {
             let t = match *action {
                 "enable" => KeyAction::Enable,
                 "disable" => KeyAction::Disable,
                 "scheduleDeletion" => KeyAction::ScheduleDeletion,
                 "cancelDeletion" => KeyAction::CancelDeletion,
-                other => return Err(ApiError::no_route(format!("key action {other:?} is not emulated"))),
+                other => {
+                    return Err(ApiError::no_route(format!("key action {other:?} is not emulated")))
+                }
             };
             simple(Route::Key { op: KeyOp::Action(t), key: key(1), version: None }, post)
         }
@@ -143,10 +154,15 @@ pub fn dispatch(app: &App, req: &Request, route: &Route) -> Result<Reply, ApiErr
         Route::GenerateDataKey => kms_api::generate_data_key(app, req),
         Route::ListKeys => management_api::list_keys(app, req),
         Route::CreateKey => management_api::create_key(app, req),
-        Route::Key { op, key, version } => management_api::key_op(app, req, *op, key, version.as_deref()),
+        Route::Key { op, key, version } => {
+            management_api::key_op(app, req, *op, key, version.as_deref())
+        }
         Route::Metadata { instance, rest } => {
             let ready = app.world.ready.instance.as_deref();
-            let id = instance.as_deref().or(ready).ok_or_else(|| ApiError::no_route("no emulated instance is configured"))?;
+            let id = instance
+                .as_deref()
+                .or(ready)
+                .ok_or_else(|| ApiError::no_route("no emulated instance is configured"))?;
             identity::metadata(app, req, id, rest)
         }
         Route::Federation => identity::federation(app, req),
@@ -163,13 +179,25 @@ mod tests {
     fn classifies_sdk_paths() {
         assert_eq!(classify("POST", "/20180608/encrypt").unwrap().name(), "encrypt");
         assert_eq!(classify("GET", "/20180608/keys/ocid1.key.oc1..a").unwrap().name(), "getKey");
-        assert_eq!(classify("POST", "/20180608/keys/k/keyVersions").unwrap().name(), "createKeyVersion");
-        assert_eq!(classify("GET", "/20180608/keys/k/keyVersions/v").unwrap().name(), "getKeyVersion");
-        assert_eq!(classify("POST", "/20180608/keys/k/actions/disable").unwrap().name(), "disableKey");
+        assert_eq!(
+            classify("POST", "/20180608/keys/k/keyVersions").unwrap().name(),
+            "createKeyVersion"
+        );
+        assert_eq!(
+            classify("GET", "/20180608/keys/k/keyVersions/v").unwrap().name(),
+            "getKeyVersion"
+        );
+        assert_eq!(
+            classify("POST", "/20180608/keys/k/actions/disable").unwrap().name(),
+            "disableKey"
+        );
         assert_eq!(classify("GET", "/opc/v2/identity/cert.pem").unwrap().name(), "metadata");
         assert_eq!(
             classify("GET", "/i/ocid1.instance.oc1..x/opc/v2/instance/region").unwrap(),
-            Route::Metadata { instance: Some("ocid1.instance.oc1..x".into()), rest: "instance/region".into() }
+            Route::Metadata {
+                instance: Some("ocid1.instance.oc1..x".into()),
+                rest: "instance/region".into()
+            }
         );
         assert_eq!(classify("GET", "/20180608/encrypt").unwrap_err().status, 405);
         assert_eq!(classify("GET", "/nope").unwrap_err().status, 404);

@@ -3,7 +3,9 @@
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKey, PublicKeyComponents};
-use aws_lc_rs::signature::{KeyPair as _, ParsedPublicKey, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY};
+use aws_lc_rs::signature::{
+    KeyPair as _, ParsedPublicKey, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+};
 use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
@@ -21,8 +23,10 @@ pub struct RsaKey {
 impl RsaKey {
     /// Generates a fresh RSA-2048 key.
     pub fn generate() -> Result<Self, String> {
-        let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| "RSA-2048 key generation failed".to_string())?;
-        let der: Pkcs8V1Der<'static> = pair.as_der().map_err(|_| "RSA key PKCS#8 encoding failed".to_string())?;
+        let pair = KeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| "RSA-2048 key generation failed".to_string())?;
+        let der: Pkcs8V1Der<'static> =
+            pair.as_der().map_err(|_| "RSA key PKCS#8 encoding failed".to_string())?;
         Ok(RsaKey { pkcs8: Zeroizing::new(der.as_ref().to_vec()), pair })
     }
 
@@ -36,7 +40,8 @@ impl RsaKey {
             other => return Err(format!("unexpected PEM label {other:?} for an RSA private key")),
         }
         .map_err(|e| format!("RSA private key rejected: {e}"))?;
-        let pkcs8: Pkcs8V1Der<'static> = pair.as_der().map_err(|_| "RSA key PKCS#8 encoding failed".to_string())?;
+        let pkcs8: Pkcs8V1Der<'static> =
+            pair.as_der().map_err(|_| "RSA key PKCS#8 encoding failed".to_string())?;
         Ok(RsaKey { pkcs8: Zeroizing::new(pkcs8.as_ref().to_vec()), pair })
     }
 
@@ -66,14 +71,20 @@ impl RsaKey {
     pub fn sign_sha256(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
         let mut sig = vec![0u8; self.pair.public_modulus_len()];
         self.pair
-            .sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), msg, &mut sig)
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                msg,
+                &mut sig,
+            )
             .map_err(|_| "RSA signing failed".to_string())?;
         Ok(sig)
     }
 }
 
 fn spki_of(public: &PublicKey) -> Result<Vec<u8>, String> {
-    let der: PublicKeyX509Der<'static> = public.as_der().map_err(|_| "public key SPKI encoding failed".to_string())?;
+    let der: PublicKeyX509Der<'static> =
+        public.as_der().map_err(|_| "public key SPKI encoding failed".to_string())?;
     Ok(der.as_ref().to_vec())
 }
 

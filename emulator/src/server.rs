@@ -2,9 +2,9 @@
 //! dispatches, counts, and writes the reply with `opc-request-id`. Connection resets use
 //! `SO_LINGER=0`; truncated bodies announce the full length and then abort.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -54,7 +54,10 @@ impl hyper::body::Body for Truncated {
     type Data = Bytes;
     type Error = Dropped;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Dropped>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Dropped>>> {
         if let Some(d) = self.half.take() {
             return Poll::Ready(Some(Ok(Frame::data(d))));
         }
@@ -74,13 +77,22 @@ impl hyper::body::Body for Truncated {
 type Body = Either<Full<Bytes>, Truncated>;
 
 /// Serves `listener` until `shutdown` resolves, then lets open connections finish (5 s at most).
-pub async fn serve(app: AppRef, listener: TcpListener, tls: Option<TlsAcceptor>, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    app: AppRef,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let fd = stream.as_raw_fd();
                 let app = app.clone();
@@ -121,14 +133,22 @@ fn arm_reset(fd: RawFd) {
     let _ = socket2::SockRef::from(&borrowed).set_linger(Some(Duration::ZERO));
 }
 
-async fn handle(app: AppRef, peer: SocketAddr, fd: RawFd, req: hyper::Request<Incoming>) -> Result<hyper::Response<Body>, Dropped> {
+async fn handle(
+    app: AppRef,
+    peer: SocketAddr,
+    fd: RawFd,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Body>, Dropped> {
     let request_id = match req.headers().get("opc-request-id").and_then(|v| v.to_str().ok()) {
-        Some(client) if !client.is_empty() => format!("{client}/{}", hex(&random_bytes(16)).to_uppercase()),
+        Some(client) if !client.is_empty() => {
+            format!("{client}/{}", hex(&random_bytes(16)).to_uppercase())
+        }
         _ => hex(&random_bytes(16)).to_uppercase(),
     };
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_string();
-    let target = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    let target =
+        parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
     let route = router::classify(&method, &path);
@@ -138,7 +158,9 @@ async fn handle(app: AppRef, peer: SocketAddr, fd: RawFd, req: hyper::Request<In
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            let e = ApiError::too_large(format!("request body exceeds {MAX_BODY} bytes or could not be read"));
+            let e = ApiError::too_large(format!(
+                "request body exceeds {MAX_BODY} bytes or could not be read"
+            ));
             return Ok(finish(&app, name, counted, Reply::error(&e), &request_id, false));
         }
     };
@@ -147,10 +169,19 @@ async fn handle(app: AppRef, peer: SocketAddr, fd: RawFd, req: hyper::Request<In
     if counted {
         match app.faults.decide(name) {
             Some(Fault::Status { status, retry_after }) => {
-                let reply = Reply::error(&ApiError::injected(status, retry_after));
+                let injected = ApiError::injected(status, retry_after);
+                let reply = Reply::error(&injected);
+                if app.log_requests {
+                    log(&method, &path, &request_id, &Err(injected));
+                }
                 return Ok(finish(&app, name, counted, reply, &request_id, false));
             }
             Some(Fault::Reset) => {
+                if app.log_requests {
+                    eprintln!(
+                        "{method} {path} -> connection reset (fault injected) [{request_id}]"
+                    );
+                }
                 app.counters.record(name, "reset");
                 arm_reset(fd);
                 return Err(Dropped);
@@ -163,18 +194,43 @@ async fn handle(app: AppRef, peer: SocketAddr, fd: RawFd, req: hyper::Request<In
 
     let reply = match route {
         Ok(route) => {
-            let request = Request { method, target, path, query, headers: parts.headers, body, peer };
+            let request =
+                Request { method, target, path, query, headers: parts.headers, body, peer };
             // Handlers are short CPU work (one RSA verify, one AES-GCM): run them inline.
-            router::dispatch(&app, &request, &route).unwrap_or_else(|e| Reply::error(&e))
+            let result = router::dispatch(&app, &request, &route);
+            if app.log_requests {
+                log(&request.method, &request.path, &request_id, &result);
+            }
+            result.unwrap_or_else(|e| Reply::error(&e))
         }
         Err(e) => Reply::error(&e),
     };
     Ok(finish(&app, name, counted, reply, &request_id, truncate))
 }
 
-fn finish(app: &AppRef, name: &str, counted: bool, reply: Reply, request_id: &str, truncate: bool) -> hyper::Response<Body> {
+/// One stderr line per request (paths hold OCIDs only; messages never carry secrets).
+fn log(method: &str, path: &str, request_id: &str, result: &Result<Reply, ApiError>) {
+    match result {
+        Ok(r) => eprintln!("{method} {path} -> {} [{request_id}]", r.status),
+        Err(e) => {
+            eprintln!("{method} {path} -> {} {}: {} [{request_id}]", e.status, e.code, e.message)
+        }
+    }
+}
+
+fn finish(
+    app: &AppRef,
+    name: &str,
+    counted: bool,
+    reply: Reply,
+    request_id: &str,
+    truncate: bool,
+) -> hyper::Response<Body> {
     if counted {
-        app.counters.record(name, &if truncate { "truncated".to_string() } else { reply.status.to_string() });
+        app.counters.record(
+            name,
+            &if truncate { "truncated".to_string() } else { reply.status.to_string() },
+        );
     }
     let full_len = reply.body.len();
     let body: Body = if truncate {
@@ -198,7 +254,8 @@ fn finish(app: &AppRef, name: &str, counted: bool, reply: Reply, request_id: &st
 /// Builds a rustls acceptor (HTTP/1.1 ALPN) from DER certificate chain and PKCS#8 key.
 pub fn tls_acceptor(chain: &[Vec<u8>], key_pkcs8: &[u8]) -> Result<TlsAcceptor, String> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-    let certs: Vec<CertificateDer<'static>> = chain.iter().map(|c| CertificateDer::from(c.clone())).collect();
+    let certs: Vec<CertificateDer<'static>> =
+        chain.iter().map(|c| CertificateDer::from(c.clone())).collect();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key_pkcs8.to_vec()));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
@@ -210,4 +267,3 @@ pub fn tls_acceptor(chain: &[Vec<u8>], key_pkcs8: &[u8]) -> Result<TlsAcceptor, 
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(cfg)))
 }
-

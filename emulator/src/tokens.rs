@@ -74,7 +74,11 @@ impl TokenIssuer {
     }
 
     /// Issues a token with `claims` plus `iat`, `exp`, `jti`, `iss`, `aud` and the session key's `jwk`.
-    pub fn issue(&self, mut claims: Map<String, Value>, session_spki: &[u8]) -> Result<String, String> {
+    pub fn issue(
+        &self,
+        mut claims: Map<String, Value>,
+        session_spki: &[u8],
+    ) -> Result<String, String> {
         let (n, e) = rsakeys::components(session_spki)?;
         let now = unix_now();
         let jwk = json!({"kid": "session", "kty": "RSA", "alg": "RS256", "use": "sig", "n": b64url(&n), "e": b64url(&e)});
@@ -104,7 +108,11 @@ impl TokenIssuer {
 
     fn sign(&self, claims: Map<String, Value>) -> Result<String, String> {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.kid});
-        let signing_input = format!("{}.{}", b64url(header.to_string().as_bytes()), b64url(Value::Object(claims).to_string().as_bytes()));
+        let signing_input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(Value::Object(claims).to_string().as_bytes())
+        );
         let sig = self.key.sign_sha256(signing_input.as_bytes())?;
         Ok(format!("{signing_input}.{}", b64url(&sig)))
     }
@@ -143,9 +151,12 @@ impl TokenIssuer {
         self.verifier
             .verify_sig(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
             .map_err(|_| bad("the security token was not issued by this emulator (signature does not verify)"))?;
-        let payload = unb64url(parts[1]).ok_or_else(|| bad("the token payload is not base64url"))?;
-        let claims: Map<String, Value> = serde_json::from_slice(&payload).map_err(|_| bad("the token payload is not JSON"))?;
-        let exp = claims.get("exp").and_then(Value::as_u64).ok_or_else(|| bad("the token has no exp"))?;
+        let payload =
+            unb64url(parts[1]).ok_or_else(|| bad("the token payload is not base64url"))?;
+        let claims: Map<String, Value> =
+            serde_json::from_slice(&payload).map_err(|_| bad("the token payload is not JSON"))?;
+        let exp =
+            claims.get("exp").and_then(Value::as_u64).ok_or_else(|| bad("the token has no exp"))?;
         let jwk: Value = claims
             .get("jwk")
             .and_then(Value::as_str)

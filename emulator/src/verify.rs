@@ -88,9 +88,13 @@ pub fn redact_key_id(key_id: &str) -> &str {
 }
 
 /// Runs every check that needs no key and returns the pending signature.
-pub fn prepare(req: &SignedRequest<'_>, opts: &VerifyOptions) -> Result<PendingSignature, ApiError> {
-    let auth = header(req.headers, "authorization")
-        .ok_or_else(|| ApiError::not_authenticated("authorization check failed: no Authorization header"))?;
+pub fn prepare(
+    req: &SignedRequest<'_>,
+    opts: &VerifyOptions,
+) -> Result<PendingSignature, ApiError> {
+    let auth = header(req.headers, "authorization").ok_or_else(|| {
+        ApiError::not_authenticated("authorization check failed: no Authorization header")
+    })?;
     let params = parse_authorization(auth)?;
     if let Some(v) = &params.version {
         if v != "1" {
@@ -105,15 +109,15 @@ pub fn prepare(req: &SignedRequest<'_>, opts: &VerifyOptions) -> Result<PendingS
             "authorization check failed: unsupported algorithm {algorithm:?} (expected rsa-sha256)"
         )));
     }
-    let key_id = params
-        .key_id
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::not_authenticated("authorization check failed: keyId parameter missing"))?;
-    let signature_b64 = params
-        .signature
-        .ok_or_else(|| ApiError::not_authenticated("authorization check failed: signature parameter missing"))?;
-    let signature = unb64(&signature_b64)
-        .ok_or_else(|| ApiError::not_authenticated("authorization check failed: signature is not valid base64"))?;
+    let key_id = params.key_id.filter(|k| !k.is_empty()).ok_or_else(|| {
+        ApiError::not_authenticated("authorization check failed: keyId parameter missing")
+    })?;
+    let signature_b64 = params.signature.ok_or_else(|| {
+        ApiError::not_authenticated("authorization check failed: signature parameter missing")
+    })?;
+    let signature = unb64(&signature_b64).ok_or_else(|| {
+        ApiError::not_authenticated("authorization check failed: signature is not valid base64")
+    })?;
     let signed: Vec<String> = params
         .headers
         .as_deref()
@@ -126,7 +130,11 @@ pub fn prepare(req: &SignedRequest<'_>, opts: &VerifyOptions) -> Result<PendingS
     let mut lines = Vec::with_capacity(signed.len());
     for name in &signed {
         if name == "(request-target)" {
-            lines.push(format!("(request-target): {} {}", req.method.to_ascii_lowercase(), req.target));
+            lines.push(format!(
+                "(request-target): {} {}",
+                req.method.to_ascii_lowercase(),
+                req.target
+            ));
             continue;
         }
         let value = header(req.headers, name).ok_or_else(|| {
@@ -151,20 +159,26 @@ fn parse_authorization(value: &str) -> Result<AuthParams, ApiError> {
     let rest = value
         .strip_prefix("Signature ")
         .or_else(|| value.strip_prefix("signature "))
-        .ok_or_else(|| ApiError::not_authenticated("authorization check failed: scheme is not \"Signature\""))?;
+        .ok_or_else(|| {
+            ApiError::not_authenticated("authorization check failed: scheme is not \"Signature\"")
+        })?;
     let mut params = AuthParams::default();
     let mut s = rest.trim();
     while !s.is_empty() {
-        let eq = s
-            .find('=')
-            .ok_or_else(|| ApiError::not_authenticated("authorization check failed: malformed parameter list"))?;
+        let eq = s.find('=').ok_or_else(|| {
+            ApiError::not_authenticated("authorization check failed: malformed parameter list")
+        })?;
         let name = s[..eq].trim().to_ascii_lowercase();
         let after = s[eq + 1..].trim_start();
         let body = after.strip_prefix('"').ok_or_else(|| {
-            ApiError::not_authenticated(format!("authorization check failed: parameter {name:?} is not quoted"))
+            ApiError::not_authenticated(format!(
+                "authorization check failed: parameter {name:?} is not quoted"
+            ))
         })?;
         let end = body.find('"').ok_or_else(|| {
-            ApiError::not_authenticated(format!("authorization check failed: parameter {name:?} is unterminated"))
+            ApiError::not_authenticated(format!(
+                "authorization check failed: parameter {name:?} is unterminated"
+            ))
         })?;
         let val = body[..end].to_string();
         let slot = match name.as_str() {
@@ -274,11 +288,13 @@ mod tests {
 
     #[test]
     fn post_requires_body_headers() {
-        let s: Vec<String> = ["date", "(request-target)", "host"].iter().map(|s| s.to_string()).collect();
+        let s: Vec<String> =
+            ["date", "(request-target)", "host"].iter().map(|s| s.to_string()).collect();
         assert!(check_required("GET", &s, true).is_ok());
         let e = check_required("POST", &s, true).unwrap_err();
         assert!(e.message.contains("content-length"), "{}", e.message);
-        let no_host: Vec<String> = ["date", "(request-target)"].iter().map(|s| s.to_string()).collect();
+        let no_host: Vec<String> =
+            ["date", "(request-target)"].iter().map(|s| s.to_string()).collect();
         assert!(check_required("GET", &no_host, true).is_err());
         assert!(check_required("GET", &no_host, false).is_ok());
     }

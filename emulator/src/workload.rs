@@ -23,19 +23,26 @@ struct PodKeyBody {
 /// `POST /resourcePrincipalSessionTokens`: answers a JSON string holding base64 of
 /// `{"token": "ST$<jwt>"}` for the ready workload.
 pub fn token(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let bearer = req.header("authorization").and_then(|h| h.trim().strip_prefix("Bearer ")).map(str::trim);
+    let bearer =
+        req.header("authorization").and_then(|h| h.trim().strip_prefix("Bearer ")).map(str::trim);
     if bearer != Some(app.sa_token.as_str()) {
         return Err(ApiError::not_authenticated(
             "service account token check failed: Authorization must be `Bearer <DIR/workload/token>`",
         ));
     }
-    let workload = app.world.ready.workload.clone().ok_or_else(|| ApiError::not_found("no OKE workload is configured"))?;
+    let workload = app
+        .world
+        .ready
+        .workload
+        .clone()
+        .ok_or_else(|| ApiError::not_found("no OKE workload is configured"))?;
     let place = match app.world.workload(&workload) {
         Some((PrincipalKind::Workload, p)) => p.clone(),
         _ => return Err(ApiError::not_found(format!("{workload} is not a configured workload"))),
     };
     let body: PodKeyBody = req.json()?;
-    let spki = rsakeys::public_pem_to_spki(&body.pod_key).map_err(|e| ApiError::invalid(format!("podKey: {e}")))?;
+    let spki = rsakeys::public_pem_to_spki(&body.pod_key)
+        .map_err(|e| ApiError::invalid(format!("podKey: {e}")))?;
     let mut claims = Map::new();
     claims.insert("sub".into(), workload.clone().into());
     claims.insert("tenant".into(), place.tenancy.clone().into());

@@ -20,6 +20,9 @@ pub struct WorldConfig {
     /// Region name reported by instance metadata and written to the OCI config.
     #[serde(default)]
     pub region: Option<String>,
+    /// What `/opc/v2/instance/region` answers, e.g. a short code like `iad` (default: `region`).
+    #[serde(default)]
+    pub metadata_region: Option<String>,
     /// Lifetime of issued session tokens (`30s`, `5m`, `1h`); default 1h.
     #[serde(default)]
     pub token_lifetime: Option<String>,
@@ -246,19 +249,41 @@ pub struct Ready {
     pub workload: Option<String>,
 }
 
+/// A configured key, created (with fresh material) on first start.
+#[derive(Clone, Debug)]
+pub struct SeedKey {
+    /// Key OCID.
+    pub id: String,
+    /// Vault OCID.
+    pub vault: String,
+    /// Compartment OCID.
+    pub compartment: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+struct DynamicGroup {
+    tenancy: String,
+    name: String,
+    id: String,
+    members: Vec<String>,
+}
+
 /// The runtime world, immutable after start.
 pub struct World {
     /// Region name.
     pub region: String,
+    /// Region answer of the instance metadata service (`None`: the region name).
+    pub metadata_region: Option<String>,
     /// Ready principals.
     pub ready: Ready,
-    /// Keys to create on first start: (key OCID, vault, compartment OCID, display name).
-    pub seed_keys: Vec<(String, String, String, String)>,
+    /// Keys to create on first start.
+    pub seed_keys: Vec<SeedKey>,
     tenancies: Vec<Tenancy>,
     compartments: HashMap<String, Compartment>,
     users: HashMap<String, (String, Vec<String>)>,
     groups: HashMap<(String, String), String>,
-    dynamic_groups: Vec<(String, String, String, Vec<String>)>,
+    dynamic_groups: Vec<DynamicGroup>,
     workloads: HashMap<String, (PrincipalKind, Placement)>,
     vaults: HashMap<String, Placement>,
     api_keys: HashMap<String, ApiKey>,
@@ -267,12 +292,15 @@ pub struct World {
 impl WorldConfig {
     /// Reads a TOML (`.toml`) or JSON file.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
         let is_toml = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml"));
         if is_toml {
-            toml::from_str(&text).map_err(|e| format!("config {} is not valid: {e}", path.display()))
+            toml::from_str(&text)
+                .map_err(|e| format!("config {} is not valid: {e}", path.display()))
         } else {
-            serde_json::from_str(&text).map_err(|e| format!("config {} is not valid JSON: {e}", path.display()))
+            serde_json::from_str(&text)
+                .map_err(|e| format!("config {} is not valid JSON: {e}", path.display()))
         }
     }
 
@@ -291,6 +319,7 @@ impl WorldConfig {
         let place = Some("emulator".to_string());
         WorldConfig {
             region: Some(region.to_string()),
+            metadata_region: None,
             token_lifetime: None,
             ready: ReadyConfig::default(),
             faults: None,
@@ -301,8 +330,16 @@ impl WorldConfig {
                     "allow group Administrators to manage keys in tenancy".into(),
                     "allow dynamic-group EmulatorWorkloads to manage keys in tenancy".into(),
                 ],
-                compartments: vec![CompartmentConfig { name: "emulator".into(), id: compartment, parent: None }],
-                users: vec![UserConfig { id: user, groups: vec!["Administrators".into()], public_keys: vec![] }],
+                compartments: vec![CompartmentConfig {
+                    name: "emulator".into(),
+                    id: compartment,
+                    parent: None,
+                }],
+                users: vec![UserConfig {
+                    id: user,
+                    groups: vec!["Administrators".into()],
+                    public_keys: vec![],
+                }],
                 groups: vec![NamedConfig { name: "Administrators".into(), id: new_ocid("group") }],
                 dynamic_groups: vec![DynamicGroupConfig {
                     name: "EmulatorWorkloads".into(),
@@ -311,11 +348,24 @@ impl WorldConfig {
                 }],
                 instances: vec![WorkloadConfig { id: instance, compartment: place.clone() }],
                 resources: vec![
-                    ResourceConfig { id: resource, kind: "resource".into(), compartment: place.clone() },
-                    ResourceConfig { id: workload, kind: "workload".into(), compartment: place.clone() },
+                    ResourceConfig {
+                        id: resource,
+                        kind: "resource".into(),
+                        compartment: place.clone(),
+                    },
+                    ResourceConfig {
+                        id: workload,
+                        kind: "workload".into(),
+                        compartment: place.clone(),
+                    },
                 ],
                 vaults: vec![WorkloadConfig { id: vault.clone(), compartment: place.clone() }],
-                keys: vec![KeyConfig { id: key, vault, compartment: place, display_name: Some("emulator-key".into()) }],
+                keys: vec![KeyConfig {
+                    id: key,
+                    vault,
+                    compartment: place,
+                    display_name: Some("emulator-key".into()),
+                }],
             }],
         }
     }
@@ -323,9 +373,14 @@ impl WorldConfig {
 
 impl World {
     /// Builds the runtime world; `extra_key` is the ready user's generated API key (SPKI DER).
-    pub fn build(cfg: &WorldConfig, default_region: &str, extra_key: Option<&[u8]>) -> Result<Self, String> {
+    pub fn build(
+        cfg: &WorldConfig,
+        default_region: &str,
+        extra_key: Option<&[u8]>,
+    ) -> Result<Self, String> {
         let mut w = World {
             region: cfg.region.clone().unwrap_or_else(|| default_region.to_string()),
+            metadata_region: cfg.metadata_region.clone(),
             ready: Ready {
                 tenancy: String::new(),
                 user: String::new(),
@@ -357,11 +412,18 @@ impl World {
     fn add_tenancy(&mut self, t: &TenancyConfig) -> Result<(), String> {
         let policies = t.policies.iter().map(|p| iam::parse(p)).collect::<Result<Vec<_>, _>>()?;
         self.tenancies.push(Tenancy { id: t.id.clone(), policies });
-        self.compartments.insert(t.id.clone(), Compartment { tenancy: t.id.clone(), name: t.name.clone(), parent: None });
+        self.compartments.insert(
+            t.id.clone(),
+            Compartment { tenancy: t.id.clone(), name: t.name.clone(), parent: None },
+        );
         for c in &t.compartments {
             self.compartments.insert(
                 c.id.clone(),
-                Compartment { tenancy: t.id.clone(), name: c.name.clone(), parent: c.parent.clone() },
+                Compartment {
+                    tenancy: t.id.clone(),
+                    name: c.name.clone(),
+                    parent: c.parent.clone(),
+                },
             );
         }
         // Parents may be names: resolve them now that all compartments are known.
@@ -387,25 +449,40 @@ impl World {
             }
             self.users.insert(u.id.clone(), (t.id.clone(), u.groups.clone()));
             for pem in &u.public_keys {
-                let spki = rsakeys::public_pem_to_spki(pem).map_err(|e| format!("user {}: {e}", u.id))?;
+                let spki =
+                    rsakeys::public_pem_to_spki(pem).map_err(|e| format!("user {}: {e}", u.id))?;
                 self.register_api_key(&t.id, &u.id, &spki)?;
             }
         }
         for dg in &t.dynamic_groups {
-            self.dynamic_groups.push((t.id.clone(), dg.name.clone(), dg.id.clone(), dg.members.clone()));
+            self.dynamic_groups.push(DynamicGroup {
+                tenancy: t.id.clone(),
+                name: dg.name.clone(),
+                id: dg.id.clone(),
+                members: dg.members.clone(),
+            });
         }
         for i in &t.instances {
             let compartment = self.compartment_id(&t.id, i.compartment.as_deref())?;
-            self.workloads.insert(i.id.clone(), (PrincipalKind::Instance, Placement { tenancy: t.id.clone(), compartment }));
+            self.workloads.insert(
+                i.id.clone(),
+                (PrincipalKind::Instance, Placement { tenancy: t.id.clone(), compartment }),
+            );
         }
         for r in &t.resources {
             let kind = match r.kind.as_str() {
                 "resource" => PrincipalKind::Resource,
                 "workload" => PrincipalKind::Workload,
-                other => return Err(format!("resource {}: kind {other:?} is not `resource` or `workload`", r.id)),
+                other => {
+                    return Err(format!(
+                        "resource {}: kind {other:?} is not `resource` or `workload`",
+                        r.id
+                    ))
+                }
             };
             let compartment = self.compartment_id(&t.id, r.compartment.as_deref())?;
-            self.workloads.insert(r.id.clone(), (kind, Placement { tenancy: t.id.clone(), compartment }));
+            self.workloads
+                .insert(r.id.clone(), (kind, Placement { tenancy: t.id.clone(), compartment }));
         }
         for v in &t.vaults {
             let compartment = self.compartment_id(&t.id, v.compartment.as_deref())?;
@@ -413,11 +490,19 @@ impl World {
         }
         for k in &t.keys {
             if !self.vaults.contains_key(&k.vault) {
-                return Err(format!("key {}: vault {} is not configured in tenancy {}", k.id, k.vault, t.name));
+                return Err(format!(
+                    "key {}: vault {} is not configured in tenancy {}",
+                    k.id, k.vault, t.name
+                ));
             }
             let compartment = self.compartment_id(&t.id, k.compartment.as_deref())?;
-            let name = k.display_name.clone().unwrap_or_else(|| "key".to_string());
-            self.seed_keys.push((k.id.clone(), k.vault.clone(), compartment, name));
+            let display_name = k.display_name.clone().unwrap_or_else(|| "key".to_string());
+            self.seed_keys.push(SeedKey {
+                id: k.id.clone(),
+                vault: k.vault.clone(),
+                compartment,
+                display_name,
+            });
         }
         Ok(())
     }
@@ -430,20 +515,31 @@ impl World {
             .clone()
             .or_else(|| first.users.first().map(|u| u.id.clone()))
             .ok_or("config: no user for the ready API key (add a user or ready.user)")?;
-        let tenancy = self.users.get(&user).map(|(t, _)| t.clone()).ok_or(format!("ready.user {user} is not a configured user"))?;
+        let tenancy = self
+            .users
+            .get(&user)
+            .map(|(t, _)| t.clone())
+            .ok_or(format!("ready.user {user} is not a configured user"))?;
         let key = cfg
             .ready
             .key
             .clone()
             .or_else(|| first.keys.first().map(|k| k.id.clone()))
             .ok_or("config: no key (add a key or ready.key)")?;
-        let instance = cfg.ready.instance.clone().or_else(|| first.instances.first().map(|i| i.id.clone()));
-        let of_kind = |kind: &str| first.resources.iter().find(|r| r.kind == kind).map(|r| r.id.clone());
+        if !self.seed_keys.iter().any(|k| k.id == key) {
+            return Err(format!("ready.key {key} is not a configured key"));
+        }
+        let instance =
+            cfg.ready.instance.clone().or_else(|| first.instances.first().map(|i| i.id.clone()));
+        let of_kind =
+            |kind: &str| first.resources.iter().find(|r| r.kind == kind).map(|r| r.id.clone());
         let resource = cfg.ready.resource.clone().or_else(|| of_kind("resource"));
         let workload = cfg.ready.workload.clone().or_else(|| of_kind("workload"));
         for id in [&instance, &resource, &workload].into_iter().flatten() {
             if !self.workloads.contains_key(id) {
-                return Err(format!("ready principal {id} is not a configured instance or resource"));
+                return Err(format!(
+                    "ready principal {id} is not a configured instance or resource"
+                ));
             }
         }
         if let Some(spki) = extra_key {
@@ -456,7 +552,11 @@ impl World {
     fn register_api_key(&mut self, tenancy: &str, user: &str, spki: &[u8]) -> Result<(), String> {
         let key_id = format!("{tenancy}/{user}/{}", rsakeys::fingerprint(spki));
         let key = rsakeys::verifier(spki).map_err(|e| format!("user {user}: {e}"))?;
-        let principal = Principal { kind: PrincipalKind::User, id: user.to_string(), tenancy: tenancy.to_string() };
+        let principal = Principal {
+            kind: PrincipalKind::User,
+            id: user.to_string(),
+            tenancy: tenancy.to_string(),
+        };
         self.api_keys.insert(key_id, ApiKey { principal, key });
         Ok(())
     }
@@ -487,15 +587,20 @@ impl World {
 
     /// (OCID, placement) of every configured principal of `kind` (instances, resources, workloads).
     pub fn principals_of_kind(&self, kind: PrincipalKind) -> Vec<(String, Placement)> {
-        let mut v: Vec<(String, Placement)> =
-            self.workloads.iter().filter(|(_, (k, _))| *k == kind).map(|(id, (_, p))| (id.clone(), p.clone())).collect();
+        let mut v: Vec<(String, Placement)> = self
+            .workloads
+            .iter()
+            .filter(|(_, (k, _))| *k == kind)
+            .map(|(id, (_, p))| (id.clone(), p.clone()))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
 
     /// The first vault in a tenancy (where `CreateKey` puts keys).
     pub fn vault_in_tenancy(&self, tenancy: &str) -> Option<String> {
-        let mut v: Vec<&String> = self.vaults.iter().filter(|(_, p)| p.tenancy == tenancy).map(|(id, _)| id).collect();
+        let mut v: Vec<&String> =
+            self.vaults.iter().filter(|(_, p)| p.tenancy == tenancy).map(|(id, _)| id).collect();
         v.sort();
         v.first().map(|s| s.to_string())
     }
@@ -512,7 +617,11 @@ impl World {
 
     /// Policies of a tenancy (empty for unknown tenancies).
     pub fn policies(&self, tenancy: &str) -> &[Statement] {
-        self.tenancies.iter().find(|t| t.id == tenancy).map(|t| t.policies.as_slice()).unwrap_or(&[])
+        self.tenancies
+            .iter()
+            .find(|t| t.id == tenancy)
+            .map(|t| t.policies.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Whether a policy location in `tenancy` covers `compartment` (itself or a descendant).
@@ -539,7 +648,11 @@ impl World {
         let Some((tenancy, names)) = self.users.get(&p.id) else { return Vec::new() };
         names
             .iter()
-            .filter_map(|n| self.groups.get(&(tenancy.clone(), n.to_ascii_lowercase())).map(|id| (n.clone(), id.clone())))
+            .filter_map(|n| {
+                self.groups
+                    .get(&(tenancy.clone(), n.to_ascii_lowercase()))
+                    .map(|id| (n.clone(), id.clone()))
+            })
             .collect()
     }
 
@@ -547,8 +660,8 @@ impl World {
     pub fn dynamic_groups_of(&self, p: &Principal) -> Vec<(String, String)> {
         self.dynamic_groups
             .iter()
-            .filter(|(t, _, _, members)| *t == p.tenancy && members.contains(&p.id))
-            .map(|(_, name, id, _)| (name.clone(), id.clone()))
+            .filter(|dg| dg.tenancy == p.tenancy && dg.members.contains(&p.id))
+            .map(|dg| (dg.name.clone(), dg.id.clone()))
             .collect()
     }
 }

@@ -58,7 +58,8 @@ fn b_side() -> Vec<String> {
     vec![
         format!("define tenancy tenantA as {A}"),
         format!("define dynamic-group vault-hosts as {DG}"),
-        "admit dynamic-group vault-hosts of tenancy tenantA to use keys in compartment kms".to_string(),
+        "admit dynamic-group vault-hosts of tenancy tenantA to use keys in compartment kms"
+            .to_string(),
     ]
 }
 
@@ -73,7 +74,10 @@ fn seed_cross_tenancy_example_allows_use_in_the_admitted_compartment_only() {
     let w = seed_world(&refs(&a), &refs(&b));
     assert!(permits(&w, &instance(), Verb::Use, KEY_COMPARTMENT));
     assert!(permits(&w, &instance(), Verb::Read, KEY_COMPARTMENT), "use includes read");
-    assert!(!permits(&w, &instance(), Verb::Manage, KEY_COMPARTMENT), "use does not include manage");
+    assert!(
+        !permits(&w, &instance(), Verb::Manage, KEY_COMPARTMENT),
+        "use does not include manage"
+    );
     assert!(!permits(&w, &instance(), Verb::Use, OTHER_COMPARTMENT));
 }
 
@@ -94,7 +98,11 @@ fn removing_the_admit_side_denies() {
     let w = seed_world(&refs(&a), &refs(&b[..2]));
     assert!(!permits(&w, &instance(), Verb::Use, KEY_COMPARTMENT));
     // The admit must name the endorsing tenancy and the principal's dynamic group.
-    let wrong_group = vec![b[0].clone(), "define dynamic-group vault-hosts as ocid1.dynamicgroup.oc1..other".into(), b[2].clone()];
+    let wrong_group = vec![
+        b[0].clone(),
+        "define dynamic-group vault-hosts as ocid1.dynamicgroup.oc1..other".into(),
+        b[2].clone(),
+    ];
     let w = seed_world(&refs(&a), &refs(&wrong_group));
     assert!(!permits(&w, &instance(), Verb::Use, KEY_COMPARTMENT));
 }
@@ -103,7 +111,11 @@ fn removing_the_admit_side_denies() {
 fn a_non_member_instance_is_denied() {
     let a = [define_b(), endorse()];
     let w = seed_world(&refs(&a), &refs(&b_side()));
-    let stranger = Principal { kind: PrincipalKind::Instance, id: "ocid1.instance.oc1..stranger".into(), tenancy: A.into() };
+    let stranger = Principal {
+        kind: PrincipalKind::Instance,
+        id: "ocid1.instance.oc1..stranger".into(),
+        tenancy: A.into(),
+    };
     assert!(!permits(&w, &stranger, Verb::Use, KEY_COMPARTMENT));
 }
 
@@ -123,10 +135,19 @@ keys = [{ id = "ocid1.key.oc1..k", vault = "ocid1.vault.oc1..v", compartment = "
 "#;
     let w = World::build(&toml::from_str(cfg).unwrap(), "us-ashburn-1", None).unwrap();
     let t = "ocid1.tenancy.oc1..t".to_string();
-    let user = Principal { kind: PrincipalKind::User, id: "ocid1.user.oc1..u".into(), tenancy: t.clone() };
-    let nobody = Principal { kind: PrincipalKind::User, id: "ocid1.user.oc1..nobody".into(), tenancy: t.clone() };
-    let host = Principal { kind: PrincipalKind::Instance, id: "ocid1.instance.oc1..i".into(), tenancy: t };
-    assert!(permits(&w, &user, Verb::Use, "ocid1.compartment.oc1..team"), "policies cover child compartments");
+    let user =
+        Principal { kind: PrincipalKind::User, id: "ocid1.user.oc1..u".into(), tenancy: t.clone() };
+    let nobody = Principal {
+        kind: PrincipalKind::User,
+        id: "ocid1.user.oc1..nobody".into(),
+        tenancy: t.clone(),
+    };
+    let host =
+        Principal { kind: PrincipalKind::Instance, id: "ocid1.instance.oc1..i".into(), tenancy: t };
+    assert!(
+        permits(&w, &user, Verb::Use, "ocid1.compartment.oc1..team"),
+        "policies cover child compartments"
+    );
     assert!(!permits(&w, &user, Verb::Use, "ocid1.compartment.oc1..ops"));
     assert!(!permits(&w, &user, Verb::Manage, "ocid1.compartment.oc1..team"));
     assert!(!permits(&w, &nobody, Verb::Read, "ocid1.compartment.oc1..team"));
@@ -149,13 +170,19 @@ keys = [{ id = "ocid1.key.oc1..k", vault = "ocid1.vault.oc1..v" }]
 
 #[test]
 fn the_documented_config_example_loads_and_allows_the_cross_tenancy_instance() {
-    let doc = std::fs::read_to_string(format!("{}/../docs/emulator.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let doc =
+        std::fs::read_to_string(format!("{}/../docs/emulator.md", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
     let start = doc.find("```toml\n").expect("docs/emulator.md has a toml example") + 8;
     let end = start + doc[start..].find("```").unwrap();
     let cfg: WorldConfig = toml::from_str(&doc[start..end]).unwrap();
     let w = World::build(&cfg, "us-ashburn-1", None).unwrap();
     assert_eq!(w.ready.key, "ocid1.key.oc1..sealkey");
-    let vault1 = Principal { kind: PrincipalKind::Instance, id: "ocid1.instance.oc1..vault1".into(), tenancy: A.into() };
+    let vault1 = Principal {
+        kind: PrincipalKind::Instance,
+        id: "ocid1.instance.oc1..vault1".into(),
+        tenancy: A.into(),
+    };
     assert!(permits(&w, &vault1, Verb::Use, KEY_COMPARTMENT));
     assert!(!permits(&w, &vault1, Verb::Manage, KEY_COMPARTMENT));
 }

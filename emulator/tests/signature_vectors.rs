@@ -13,9 +13,14 @@ use serde_json::Value;
 /// The vectors file: `$OCIKMS_SIGNING_VECTORS` or `../shared/testdata/` beside the repository.
 fn vectors_text() -> String {
     let path = std::env::var("OCIKMS_SIGNING_VECTORS").unwrap_or_else(|_| {
-        format!("{}/../../shared/testdata/oci-request-signing-vectors.json", env!("CARGO_MANIFEST_DIR"))
+        format!(
+            "{}/../../shared/testdata/oci-request-signing-vectors.json",
+            env!("CARGO_MANIFEST_DIR")
+        )
     });
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read signing vectors {path}: {e} (set OCIKMS_SIGNING_VECTORS)"))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("cannot read signing vectors {path}: {e} (set OCIKMS_SIGNING_VECTORS)")
+    })
 }
 
 struct Case {
@@ -44,12 +49,18 @@ fn vectors() -> (Value, Vec<Case>) {
             let url = c["url"].as_str().unwrap();
             let rest = url.split_once("://").unwrap().1;
             let (host, target) = rest.split_at(rest.find('/').unwrap());
-            let mut headers = vec![("date".to_string(), v["date"].as_str().unwrap().to_string()), ("host".into(), host.into())];
+            let mut headers = vec![
+                ("date".to_string(), v["date"].as_str().unwrap().to_string()),
+                ("host".into(), host.into()),
+            ];
             let body = c["body"].as_str().map(|b| b.as_bytes().to_vec()).unwrap_or_default();
             if c["method"] == "POST" {
                 headers.push(("content-length".into(), c["content_length"].to_string()));
                 headers.push(("content-type".into(), c["content_type"].as_str().unwrap().into()));
-                headers.push(("x-content-sha256".into(), c["x_content_sha256"].as_str().unwrap().into()));
+                headers.push((
+                    "x-content-sha256".into(),
+                    c["x_content_sha256"].as_str().unwrap().into(),
+                ));
             }
             Case {
                 method: c["method"].as_str().unwrap().into(),
@@ -83,7 +94,10 @@ fn auth_header(c: &Case, reorder: bool) -> String {
 fn check(v: &Value, c: &Case, auth: &str, now: Option<SystemTime>) -> Result<(), ApiError> {
     let mut map = HeaderMap::new();
     for (k, val) in &c.headers {
-        map.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(val).unwrap());
+        map.insert(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(val).unwrap(),
+        );
     }
     map.insert("authorization", HeaderValue::from_str(auth).unwrap());
     let req = SignedRequest { method: &c.method, target: &c.target, headers: &map, body: &c.body };
@@ -106,7 +120,8 @@ fn check(v: &Value, c: &Case, auth: &str, now: Option<SystemTime>) -> Result<(),
 fn published_vectors_verify_in_any_parameter_order() {
     let (v, cases) = vectors();
     for c in &cases {
-        check(&v, c, &auth_header(c, false), None).unwrap_or_else(|e| panic!("{}: {}", c.target, e.message));
+        check(&v, c, &auth_header(c, false), None)
+            .unwrap_or_else(|e| panic!("{}: {}", c.target, e.message));
         check(&v, c, &auth_header(c, true), None).unwrap();
     }
 }
@@ -117,10 +132,14 @@ fn signing_string_matches_the_published_one() {
     for (c, raw) in cases.iter().zip(v["cases"].as_array().unwrap()) {
         let mut map = HeaderMap::new();
         for (k, val) in &c.headers {
-            map.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(val).unwrap());
+            map.insert(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(val).unwrap(),
+            );
         }
         map.insert("authorization", HeaderValue::from_str(&auth_header(c, false)).unwrap());
-        let req = SignedRequest { method: &c.method, target: &c.target, headers: &map, body: &c.body };
+        let req =
+            SignedRequest { method: &c.method, target: &c.target, headers: &map, body: &c.body };
         let p = verify::prepare(&req, &VerifyOptions { now: None, require_host: true }).unwrap();
         assert_eq!(p.signing_string(), raw["signing_string"].as_str().unwrap());
     }
@@ -129,14 +148,17 @@ fn signing_string_matches_the_published_one() {
 #[test]
 fn clock_check_rejects_the_vectors_old_date() {
     let (v, cases) = vectors();
-    let e = check(&v, &cases[0], &auth_header(&cases[0], false), Some(SystemTime::now())).unwrap_err();
+    let e =
+        check(&v, &cases[0], &auth_header(&cases[0], false), Some(SystemTime::now())).unwrap_err();
     assert_eq!(e.status, 401);
     assert!(e.message.contains("date check failed"), "{}", e.message);
 }
 
 fn expect_401(r: Result<(), ApiError>, what: &str) {
     match r {
-        Err(e) => assert_eq!((e.status, e.code), (401, "NotAuthenticated"), "{what}: {}", e.message),
+        Err(e) => {
+            assert_eq!((e.status, e.code), (401, "NotAuthenticated"), "{what}: {}", e.message)
+        }
         Ok(()) => panic!("{what}: a tampered request verified"),
     }
 }
@@ -149,7 +171,10 @@ fn any_single_change_is_rejected() {
         for i in 0..c.headers.len() {
             let mut t = Case { headers: c.headers.clone(), body: c.body.clone(), ..clone_case(c) };
             t.headers[i].1.push('x');
-            expect_401(check(&v, &t, &auth_header(&t, false), None), &format!("header {}", t.headers[i].0));
+            expect_401(
+                check(&v, &t, &auth_header(&t, false), None),
+                &format!("header {}", t.headers[i].0),
+            );
         }
         // (request-target): method and path.
         let t = Case { target: format!("{}x", c.target), ..clone_case(c) };

@@ -6,7 +6,7 @@
 //! [`SessionTokenProvider`] turns any source into a [`CredentialProvider`]:
 //! - the first call fetches a token; later calls return the cached one without waiting;
 //! - a background task refreshes when `exp - margin` is reached, the margin being
-//!   `min(5 min, lifetime / 4)` so that tokens living only seconds work too;
+//!   `min(5 min, lifetime / 3)` so that tokens living only seconds work too;
 //! - only a caller holding an *expired* token waits, for a refresh already under way if any;
 //! - concurrent refresh requests share one fetch (single flight), its failure included;
 //! - after a 401 the stale token is replaced once, however many callers report it.
@@ -91,11 +91,11 @@ fn jwk_modulus(jwk: &serde_json::Value) -> Option<Vec<u8>> {
     Some(bytes[first..].to_vec())
 }
 
-/// When to refresh a token valid from `start` until `expires_at`: `min(5 min, lifetime / 4)`
+/// When to refresh a token valid from `start` until `expires_at`: `min(5 min, lifetime / 3)`
 /// before its expiry.
 pub fn refresh_time(start: SystemTime, expires_at: SystemTime) -> SystemTime {
     let lifetime = expires_at.duration_since(start).unwrap_or(Duration::ZERO);
-    expires_at - MAX_REFRESH_MARGIN.min(lifetime / 4)
+    expires_at - MAX_REFRESH_MARGIN.min(lifetime / 3)
 }
 
 /// One token from a [`TokenSource`] and the key its requests are signed with.
@@ -188,6 +188,44 @@ pub async fn read_token_response(
         }))
 }
 
+/// Fresh RSA-2048 session keys, one per token, generated ahead of need: the background refresh
+/// prepares the next key right after a token arrives, so the refresh window before expiry is
+/// spent on the token request only (key generation takes 50–500 ms).
+#[derive(Default)]
+pub struct SessionKeys {
+    next: Mutex<Option<aws_lc_rs::rsa::KeyPair>>,
+}
+
+impl SessionKeys {
+    /// A key never handed out before: the prepared one, or a new one.
+    pub async fn take(&self) -> Result<aws_lc_rs::rsa::KeyPair> {
+        let prepared = self.next.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match prepared {
+            Some(key) => Ok(key),
+            None => generate_session_key().await,
+        }
+    }
+
+    /// Generates the next key unless one is waiting.
+    pub async fn prepare(&self) -> Result<()> {
+        if self.next.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return Ok(());
+        }
+        let key = generate_session_key().await?;
+        self.next.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(key);
+        Ok(())
+    }
+}
+
+/// Generates an RSA-2048 key off the async worker threads.
+async fn generate_session_key() -> Result<aws_lc_rs::rsa::KeyPair> {
+    let generate = || aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048);
+    tokio::task::spawn_blocking(generate)
+        .await
+        .map_err(|_| Error::internal("the session key generation task failed"))?
+        .map_err(|_| Error::internal("generating an RSA-2048 session key failed"))
+}
+
 /// Somewhere session tokens come from: the federation service, a token file, the OKE proxymux.
 #[async_trait]
 pub trait TokenSource: Send + Sync + 'static {
@@ -199,6 +237,10 @@ pub trait TokenSource: Send + Sync + 'static {
     fn refreshable(&self) -> bool {
         true
     }
+
+    /// Prepares what the next [`fetch`](Self::fetch) needs (such as its session key); called by
+    /// the background refresh after each new token. Best effort: `fetch` must work without it.
+    async fn prepare_next(&self) {}
 
     /// The principal kind, for the seal metadata.
     fn principal_type(&self) -> PrincipalType;
@@ -340,7 +382,10 @@ async fn refresh_in_background<S: TokenSource>(inner: Weak<Inner<S>>) {
         }
         let (_, seen) = inner.snapshot();
         match inner.refresh(seen).await {
-            Ok(_) => failures = 0,
+            Ok(_) => {
+                failures = 0;
+                inner.source.prepare_next().await;
+            }
             Err(_) => failures = failures.saturating_add(1),
         }
     }
@@ -514,9 +559,9 @@ mod tests {
         let start = UNIX_EPOCH + Duration::from_secs(1000);
         let hour = start + Duration::from_secs(3600);
         assert_eq!(refresh_time(start, hour), hour - Duration::from_secs(300));
-        let four_secs = start + Duration::from_secs(4);
-        assert_eq!(refresh_time(start, four_secs), start + Duration::from_secs(3));
-        assert_eq!(refresh_time(four_secs, start), start);
+        let three_secs = start + Duration::from_secs(3);
+        assert_eq!(refresh_time(start, three_secs), start + Duration::from_secs(2));
+        assert_eq!(refresh_time(three_secs, start), start);
     }
 
     /// A source handing out tokens of `lifetime`, counting fetches, failing on demand.
@@ -585,24 +630,29 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn background_refresh_rotates_once_per_lifetime_without_blocking_callers() {
+        // 1.5 s tokens fetched in 200 ms: each refresh starts 1 s into the token's life.
         let provider = SessionTokenProvider::new(FakeSource::new(
-            Duration::from_secs(2),
-            Duration::from_millis(20),
+            Duration::from_millis(1500),
+            Duration::from_millis(200),
         ));
         let first = provider.credentials().await.unwrap().key_id.clone();
         let started = std::time::Instant::now();
         let mut seen = vec![first];
-        while started.elapsed() < Duration::from_millis(4200) {
+        let mut slowest = Duration::ZERO;
+        while started.elapsed() < Duration::from_millis(3500) {
+            let call = std::time::Instant::now();
             let id = provider.credentials().await.unwrap().key_id.clone();
+            slowest = slowest.max(call.elapsed());
             if seen.last() != Some(&id) {
                 seen.push(id);
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        // Refresh at 1.5 s of each 2 s token: fetches at 0, ~1.5 and ~3.0 s, none at 4.2 s.
+        // Fetches complete at ~0.2, 1.4 and 2.6 s (the next would be at 3.8 s).
         let fetches = provider.source().fetches.load(Ordering::SeqCst);
         assert_eq!(fetches, 3);
         assert_eq!(seen.len() as u64, fetches);
+        assert!(slowest < Duration::from_millis(100), "a caller waited {slowest:?} for a refresh");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::rsa::KeyPair;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use crate::auth::federation::{
-    read_token_response, SessionToken, SessionTokenProvider, TokenSource, TOKEN_REQUEST_TIMEOUT,
+    read_token_response, SessionKeys, SessionToken, SessionTokenProvider, TokenSource,
+    TOKEN_REQUEST_TIMEOUT,
 };
 use crate::auth::metadata::{
     MetadataClient, INTERMEDIATE_CERT_PATH, LEAF_CERT_PATH, LEAF_KEY_PATH,
@@ -62,6 +63,7 @@ pub fn instance_principal_provider(
         region_env,
         federation_url: tokio::sync::OnceCell::new(),
         tenancy: Mutex::new(None),
+        session_keys: SessionKeys::default(),
     })
 }
 
@@ -74,6 +76,7 @@ pub struct InstancePrincipalSource {
     region_env: Vec<(&'static str, String)>,
     federation_url: tokio::sync::OnceCell<String>,
     tenancy: Mutex<Option<String>>,
+    session_keys: SessionKeys,
 }
 
 /// The instance identity as the metadata service serves it at one moment.
@@ -189,8 +192,7 @@ impl TokenSource for InstancePrincipalSource {
         let url = self.federation_url().await?.to_string();
         let identity = self.identity().await?;
         *self.tenancy.lock().unwrap_or_else(|p| p.into_inner()) = Some(identity.tenancy.clone());
-        let session_key = KeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| Error::internal("generating an RSA-2048 session key failed"))?;
+        let session_key = self.session_keys.take().await?;
         let body = federation_body(&identity, &session_key)?;
         let mut attempt = 1;
         loop {
@@ -203,6 +205,11 @@ impl TokenSource for InstancePrincipalSource {
                 Err(err) => return Err(err),
             }
         }
+    }
+
+    async fn prepare_next(&self) {
+        // A failure here only means `fetch` generates the key itself.
+        let _ = self.session_keys.prepare().await;
     }
 
     fn principal_type(&self) -> PrincipalType {

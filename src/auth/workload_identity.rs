@@ -16,14 +16,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::rsa::KeyPair;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use crate::auth::federation::{
-    new_request_id, read_token_response, SessionToken, SessionTokenProvider, TokenSource,
-    TOKEN_REQUEST_TIMEOUT,
+    new_request_id, read_token_response, SessionKeys, SessionToken, SessionTokenProvider,
+    TokenSource, TOKEN_REQUEST_TIMEOUT,
 };
 use crate::auth::regions::resolve_region_with;
 use crate::auth::resource_principal::{REGION_ENV, VERSION_ENV};
@@ -127,13 +127,18 @@ pub fn workload_identity_provider(
         ))
     })?;
     let http = http_client(&settings.ca_cert)?;
-    Ok(SessionTokenProvider::new(WorkloadIdentitySource { settings, http }))
+    Ok(SessionTokenProvider::new(WorkloadIdentitySource {
+        settings,
+        http,
+        session_keys: SessionKeys::default(),
+    }))
 }
 
 /// Exchanges service account tokens for session tokens (see the module docs).
 pub struct WorkloadIdentitySource {
     settings: WorkloadIdentitySettings,
     http: reqwest::Client,
+    session_keys: SessionKeys,
 }
 
 /// What to check when the proxymux refuses the exchange.
@@ -152,8 +157,7 @@ impl TokenSource for WorkloadIdentitySource {
                 token_path.display()
             ))
         })?;
-        let session_key = KeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| Error::internal("generating an RSA-2048 session key failed"))?;
+        let session_key = self.session_keys.take().await?;
         let body = serde_json::json!({ "podKey": public_key_pem(&session_key)? }).to_string();
         let url = &self.settings.endpoint;
         let request = self
@@ -173,6 +177,11 @@ impl TokenSource for WorkloadIdentitySource {
             ))
         })?;
         SessionToken::new(token, Arc::new(session_key))
+    }
+
+    async fn prepare_next(&self) {
+        // A failure here only means `fetch` generates the key itself.
+        let _ = self.session_keys.prepare().await;
     }
 
     fn principal_type(&self) -> PrincipalType {
@@ -279,7 +288,7 @@ mod tests {
 
     #[test]
     fn pod_key_is_a_pem_public_key() {
-        let key = KeyPair::generate(KeySize::Rsa2048).unwrap();
+        let key = KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
         let pem_text = public_key_pem(&key).unwrap();
         assert!(pem_text.starts_with("-----BEGIN PUBLIC KEY-----"));
         let der = pem::parse(&pem_text).unwrap().into_contents();

@@ -2,7 +2,6 @@
 //! become `InvalidArgument` errors naming the parameter, never undefined behaviour.
 
 use std::ffi::{c_char, CStr};
-use std::mem::align_of;
 
 use crate::error::{Error, ErrorCode, Result};
 
@@ -15,7 +14,7 @@ fn check_pointer<T>(ptr: *const T, name: &str) -> Result<()> {
     if ptr.is_null() {
         return Err(invalid(format!("argument `{name}` is NULL; pass a valid pointer")));
     }
-    if (ptr as usize) % align_of::<T>() != 0 {
+    if !ptr.is_aligned() {
         return Err(invalid(format!("argument `{name}` is not a properly aligned pointer")));
     }
     Ok(())
@@ -67,6 +66,9 @@ pub(crate) fn utf8<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
     // SAFETY: non-NULL; the caller promised a NUL-terminated string.
     let text = unsafe { CStr::from_ptr(ptr) };
     text.to_str().map_err(|err| {
-        invalid(format!("argument `{name}` is not valid UTF-8 (byte {}): pass UTF-8 text", err.valid_up_to()))
+        invalid(format!(
+            "argument `{name}` is not valid UTF-8 (byte {}): pass UTF-8 text",
+            err.valid_up_to()
+        ))
     })
 }

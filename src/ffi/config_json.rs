@@ -59,7 +59,9 @@ fn flag(value: &Value) -> Result<bool> {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(true),
         Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(false),
-        _ => Err(Error::config(format!("config key `{DISALLOW_ENV_VARS}` must be true or false, not {value}"))),
+        _ => Err(Error::config(format!(
+            "config key `{DISALLOW_ENV_VARS}` must be true or false, not {value}"
+        ))),
     }
 }
 
@@ -89,9 +91,14 @@ mod tests {
 
     #[test]
     fn rejects_non_objects_nested_values_and_bad_flags() {
-        for bad in ["[]", "\"x\"", "{", r#"{"a":null}"#, r#"{"a":[1]}"#, r#"{"disallow_env_vars":"yes"}"#] {
+        for bad in
+            ["[]", "\"x\"", "{", r#"{"a":null}"#, r#"{"a":[1]}"#, r#"{"disallow_env_vars":"yes"}"#]
+        {
             let err = parse(bad).unwrap_err();
-            assert!(matches!(err.code(), ErrorCode::InvalidArgument | ErrorCode::Config), "{bad}: {err}");
+            assert!(
+                matches!(err.code(), ErrorCode::InvalidArgument | ErrorCode::Config),
+                "{bad}: {err}"
+            );
         }
     }
 }

@@ -142,7 +142,8 @@ const ALL_CODES: [ErrorCode; 19] = [
 pub extern "C" fn ocikms_status_name(status: i32) -> *const c_char {
     static NAMES: std::sync::OnceLock<Vec<(i32, CString)>> = std::sync::OnceLock::new();
     infallible("ocikms_status_name", c"unknown".as_ptr(), || {
-        let names = NAMES.get_or_init(|| ALL_CODES.iter().map(|c| (c.as_i32(), c_string(c.name()))).collect());
+        let names = NAMES
+            .get_or_init(|| ALL_CODES.iter().map(|c| (c.as_i32(), c_string(c.name()))).collect());
         names
             .iter()
             .find(|(number, _)| *number == status)

@@ -10,11 +10,16 @@ use super::error::{ocikms_error, set_out_error};
 
 /// Runs a fallible FFI body: `Ok` → `0`; `Err` → its code, with the error written to `out_err`;
 /// a panic → [`ErrorCode::Panic`] with an error naming `function`.
-pub(crate) fn status_call<F>(function: &'static str, out_err: *mut *mut ocikms_error, body: F) -> i32
+pub(crate) fn status_call<F>(
+    function: &'static str,
+    out_err: *mut *mut ocikms_error,
+    body: F,
+) -> i32
 where
     F: FnOnce() -> Result<()>,
 {
-    let outcome = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| Err(panic_error(function, payload)));
+    let outcome = catch_unwind(AssertUnwindSafe(body))
+        .unwrap_or_else(|payload| Err(panic_error(function, payload)));
     match outcome {
         Ok(()) => ErrorCode::Ok.as_i32(),
         Err(err) => {

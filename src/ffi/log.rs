@@ -11,8 +11,8 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 
-use super::guard::{infallible, status_call};
 use super::error::ocikms_error;
+use super::guard::{infallible, status_call};
 use crate::error::{Error, ErrorCode};
 
 /// Log level: errors only.
@@ -30,7 +30,8 @@ pub const OCIKMS_LOG_TRACE: i32 = 5;
 /// line valid only during the call, `user` the pointer given to `ocikms_set_log_callback`.
 /// Called from library threads, possibly several at once; must not call back into
 /// `ocikms_set_log_callback`.
-pub type ocikms_log_callback = Option<unsafe extern "C" fn(level: i32, message: *const c_char, user: *mut c_void)>;
+pub type ocikms_log_callback =
+    Option<unsafe extern "C" fn(level: i32, message: *const c_char, user: *mut c_void)>;
 
 /// The installed callback and its user pointer (stored as an address: the host owns it).
 #[derive(Clone, Copy)]
@@ -65,7 +66,9 @@ pub extern "C" fn ocikms_set_log_level(level: i32, out_err: *mut *mut ocikms_err
         if !(OCIKMS_LOG_ERROR..=OCIKMS_LOG_TRACE).contains(&level) {
             return Err(Error::new(
                 ErrorCode::InvalidArgument,
-                format!("log level {level} is not one of OCIKMS_LOG_ERROR (1) .. OCIKMS_LOG_TRACE (5)"),
+                format!(
+                    "log level {level} is not one of OCIKMS_LOG_ERROR (1) .. OCIKMS_LOG_TRACE (5)"
+                ),
             ));
         }
         MAX_LEVEL.store(level, Ordering::Relaxed);
@@ -113,7 +116,13 @@ impl Subscriber for CallbackSubscriber {
         let Ok(text) = CString::new(text.replace('\0', "\u{FFFD}")) else { return };
         // SAFETY: the host registered this callback for exactly this call shape; the lock held
         // while calling guarantees it is not called after being replaced.
-        unsafe { (sink.callback)(level_number(event.metadata().level()), text.as_ptr(), sink.user as *mut c_void) };
+        unsafe {
+            (sink.callback)(
+                level_number(event.metadata().level()),
+                text.as_ptr(),
+                sink.user as *mut c_void,
+            )
+        };
     }
 
     fn enter(&self, _span: &Id) {}

@@ -12,7 +12,6 @@
 // C naming (ocikms_seal, ocikms_error, ...) is the contract of the header.
 #![allow(non_camel_case_types)]
 
-
 mod args;
 mod buffer;
 mod call_opts;

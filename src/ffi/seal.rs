@@ -136,7 +136,8 @@ pub extern "C" fn ocikms_rewrap(
         let input = args::bytes(blob, blob_len, "blob")?;
         let opts = read_call_opts(opts)?;
         let out_blob = args::out_param(out_blob, "out_blob")?;
-        let out_rewrapped = (!out_rewrapped.is_null()).then(|| args::out_param(out_rewrapped, "out_rewrapped"));
+        let out_rewrapped =
+            (!out_rewrapped.is_null()).then(|| args::out_param(out_rewrapped, "out_rewrapped"));
         let out_rewrapped = out_rewrapped.transpose()?;
         let StoredValue::Single(stored) = StoredValue::decode(input)? else {
             return Err(Error::new(

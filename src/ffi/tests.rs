@@ -44,9 +44,10 @@ fn forced_panic_becomes_a_status_and_an_error() {
 fn null_arguments_are_invalid_argument_and_out_params_stay_untouched() {
     let invalid = ErrorCode::InvalidArgument.as_i32();
     let mut err = ptr::null_mut();
-    let mut seal: *mut ocikms_seal = 0x1 as *mut ocikms_seal;
+    let sentinel = ptr::dangling_mut::<ocikms_seal>();
+    let mut seal = sentinel;
     assert_eq!(ocikms_seal_init(ptr::null(), &mut seal, &mut err), invalid);
-    assert_eq!(seal, 0x1 as *mut ocikms_seal, "out_seal written on failure");
+    assert_eq!(seal, sentinel, "out_seal written on failure");
     let (_, message) = take(err);
     assert!(message.contains("config_json"), "{message}");
 
@@ -56,15 +57,32 @@ fn null_arguments_are_invalid_argument_and_out_params_stay_untouched() {
 
     let mut buf = ocikms_buffer { data: ptr::null_mut(), len: 7 };
     let mut err = ptr::null_mut();
-    assert_eq!(ocikms_encrypt(ptr::null(), ptr::null(), 0, ptr::null(), &mut buf, &mut err), invalid);
+    assert_eq!(
+        ocikms_encrypt(ptr::null(), ptr::null(), 0, ptr::null(), &mut buf, &mut err),
+        invalid
+    );
     assert_eq!((buf.data, buf.len), (ptr::null_mut(), 7), "out_blob written on failure");
     assert!(take(err).1.contains("`seal`"));
 
     let mut err = ptr::null_mut();
-    assert_eq!(ocikms_decrypt(ptr::null(), ptr::null(), 0, ptr::null(), &mut buf, &mut err), invalid);
+    assert_eq!(
+        ocikms_decrypt(ptr::null(), ptr::null(), 0, ptr::null(), &mut buf, &mut err),
+        invalid
+    );
     ocikms_error_free(err);
     let mut err = ptr::null_mut();
-    assert_eq!(ocikms_rewrap(ptr::null(), ptr::null(), 0, ptr::null(), &mut buf, ptr::null_mut(), &mut err), invalid);
+    assert_eq!(
+        ocikms_rewrap(
+            ptr::null(),
+            ptr::null(),
+            0,
+            ptr::null(),
+            &mut buf,
+            ptr::null_mut(),
+            &mut err
+        ),
+        invalid
+    );
     ocikms_error_free(err);
     let mut err = ptr::null_mut();
     let mut s: *mut c_char = ptr::null_mut();
@@ -81,7 +99,10 @@ fn invalid_config_json_is_reported_before_any_network_call() {
     for (json, code) in [
         (c"not json".as_ptr(), ErrorCode::InvalidArgument),
         (c"[1,2]".as_ptr(), ErrorCode::InvalidArgument),
-        (c"{\"crypto_endpoint\": \"http://127.0.0.1:9\", \"disallow_env_vars\": true}".as_ptr(), ErrorCode::Config),
+        (
+            c"{\"crypto_endpoint\": \"http://127.0.0.1:9\", \"disallow_env_vars\": true}".as_ptr(),
+            ErrorCode::Config,
+        ),
     ] {
         let mut seal = ptr::null_mut();
         let mut err = ptr::null_mut();
@@ -94,7 +115,10 @@ fn invalid_config_json_is_reported_before_any_network_call() {
     let bad = [b'{', 0xff, b'}', 0];
     let mut seal = ptr::null_mut();
     let mut err = ptr::null_mut();
-    assert_eq!(ocikms_seal_init(bad.as_ptr().cast(), &mut seal, &mut err), ErrorCode::InvalidArgument.as_i32());
+    assert_eq!(
+        ocikms_seal_init(bad.as_ptr().cast(), &mut seal, &mut err),
+        ErrorCode::InvalidArgument.as_i32()
+    );
     assert!(take(err).1.contains("UTF-8"));
 }
 
@@ -133,7 +157,10 @@ fn call_opts_are_checked_and_converted() {
     let huge = ocikms_call_opts { aad: aad.as_ptr(), aad_len: usize::MAX, ..opts_default() };
     assert_eq!(read_call_opts(&huge).unwrap_err().code(), ErrorCode::InvalidArgument);
     // A larger struct (a newer caller) is accepted: the known prefix is read.
-    let newer = ocikms_call_opts { struct_size: std::mem::size_of::<ocikms_call_opts>() + 16, ..opts_default() };
+    let newer = ocikms_call_opts {
+        struct_size: std::mem::size_of::<ocikms_call_opts>() + 16,
+        ..opts_default()
+    };
     assert!(read_call_opts(&newer).is_ok());
 }
 
@@ -203,7 +230,10 @@ fn version_matches_cargo_toml_and_the_header_macros() {
     // Every status code is in the header with its number.
     for code in 0..=ErrorCode::Internal.as_i32() {
         let name = text(ocikms_status_name(code)).to_uppercase();
-        assert!(header.contains(&format!("OCIKMS_STATUS_{name} = {code}")), "OCIKMS_STATUS_{name} missing");
+        assert!(
+            header.contains(&format!("OCIKMS_STATUS_{name} = {code}")),
+            "OCIKMS_STATUS_{name} missing"
+        );
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::ffi::c_char;
 
+use super::guard::infallible;
+
 /// The version with its NUL terminator, from Cargo.toml.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 
@@ -9,5 +11,5 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 /// `OCIKMS_VERSION_STRING` to detect a header/library mismatch.
 #[no_mangle]
 pub extern "C" fn ocikms_version() -> *const c_char {
-    VERSION.as_ptr().cast()
+    infallible("ocikms_version", VERSION.as_ptr().cast(), || VERSION.as_ptr().cast())
 }

@@ -2,7 +2,7 @@
 //! roots plus an optional extra PEM CA bundle. Certificate verification cannot be turned off.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::error::{Error, Result};
 
@@ -23,12 +23,19 @@ pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
         .map_err(|e| Error::internal(format!("building the HTTP client failed: {e}")))
 }
 
+/// The system trust store, read once per process (as Go's `x509.SystemCertPool` is): reading and
+/// parsing every file of the certificate directory costs milliseconds, which every seal init
+/// (Vault re-runs SetConfig on reload) would otherwise pay again. Unreadable system certificates
+/// are skipped: the `ca_cert` bundle may be all that is needed.
+static SYSTEM_ROOTS: LazyLock<rustls::RootCertStore> = LazyLock::new(|| {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    roots
+});
+
 /// The system roots plus every certificate of the `ca_cert` bundle.
 fn root_store(ca_cert: Option<&Path>) -> Result<rustls::RootCertStore> {
-    let mut roots = rustls::RootCertStore::empty();
-    // Unreadable system certificates are skipped: the extra bundle may be all that is needed.
-    let native = rustls_native_certs::load_native_certs();
-    roots.add_parsable_certificates(native.certs);
+    let mut roots = SYSTEM_ROOTS.clone();
     if let Some(path) = ca_cert {
         let added = add_pem_bundle(&mut roots, path)?;
         if added == 0 {

@@ -3,13 +3,18 @@
  * inputs, stored-value forms, cancellation, error details, logging, and N threads x M round trips
  * sharing one seal.
  *
+ * `test_ocikms inflight` runs only the in-flight cancellation and timeout tests: run.sh first makes
+ * the emulator answer the first encrypt (the seal's validation) and hold the next two for 3 s.
+ *
  * Environment (tests/c/run.sh sets it):
  *   OCIKMS_TEST_CONFIG_JSON   config_json for ocikms_seal_init (emulator key, endpoints, API key)
  *   OCIKMS_TEST_THREADS       threads in the concurrency test (default 8)
  *   OCIKMS_TEST_ITERATIONS    round trips per thread (default 1000)
  */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,6 +381,29 @@ static void test_log_callback(void) {
     CHECK(atomic_load(&log_lines) == lines, "log lines after the callback was removed");
 }
 
+static void test_init_with_opts(void) {
+    ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;
+    opts.timeout_ms = 10000;
+    ocikms_seal *seal = NULL;
+    ocikms_error *err = NULL;
+    CHECK(ocikms_seal_init_opts(config_json(), &opts, &seal, &err) == OCIKMS_STATUS_OK, "init_opts: %s",
+          ocikms_error_message(err));
+    CHECK(round_trip(seal, "x", 1, NULL), "round trip after init_opts");
+    ocikms_seal_free(seal);
+    CHECK(ocikms_seal_init_opts(config_json(), NULL, &seal, &err) == OCIKMS_STATUS_OK, "init_opts NULL opts");
+    ocikms_seal_free(seal);
+
+    ocikms_cancel_token *token = ocikms_cancel_token_new();
+    ocikms_cancel_token_cancel(token);
+    opts.cancel = token;
+    seal = NULL;
+    err = NULL;
+    expect_status("init with a cancelled token", ocikms_seal_init_opts(config_json(), &opts, &seal, &err), &err,
+                  OCIKMS_STATUS_CANCELLED);
+    CHECK(seal == NULL, "no seal on a cancelled init");
+    ocikms_cancel_token_free(token);
+}
+
 struct worker {
     const ocikms_seal *seal;
     int id;
@@ -418,12 +446,73 @@ static void test_threads(const ocikms_seal *seal) {
     printf("threads: %d x %d round trips sharing one seal, %d failed\n", threads, iterations, failed);
 }
 
-int main(void) {
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct inflight {
+    const ocikms_seal *seal;
+    const ocikms_call_opts *opts;
+    int32_t status;
+};
+
+static void *inflight_encrypt(void *arg) {
+    struct inflight *call = arg;
+    ocikms_buffer blob = {NULL, 0};
+    ocikms_error *err = NULL;
+    call->status = ocikms_encrypt(call->seal, (const uint8_t *)"x", 1, call->opts, &blob, &err);
+    ocikms_buffer_free(&blob);
+    ocikms_error_free(err);
+    return NULL;
+}
+
+/* With every encrypt held 3 s by the emulator: cancelling from another thread, and a 300 ms
+ * timeout, both end the call well before the emulator answers. */
+static void test_inflight_cancel_and_timeout(const ocikms_seal *seal) {
+    ocikms_cancel_token *token = ocikms_cancel_token_new();
+    ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;
+    opts.cancel = token;
+    struct inflight call = {seal, &opts, -1};
+    pthread_t thread;
+    double start = now_seconds();
+    CHECK(pthread_create(&thread, NULL, inflight_encrypt, &call) == 0, "pthread_create");
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    ocikms_cancel_token_cancel(token);
+    pthread_join(thread, NULL);
+    double elapsed = now_seconds() - start;
+    CHECK(call.status == OCIKMS_STATUS_CANCELLED, "in-flight cancel: status %d (%s)", call.status,
+          ocikms_status_name(call.status));
+    CHECK(elapsed < 1.5, "in-flight cancel returned after %.2f s", elapsed);
+    ocikms_cancel_token_free(token);
+
+    ocikms_call_opts timed = OCIKMS_CALL_OPTS_INIT;
+    timed.timeout_ms = 300;
+    struct inflight timed_call = {seal, &timed, -1};
+    start = now_seconds();
+    inflight_encrypt(&timed_call);
+    elapsed = now_seconds() - start;
+    CHECK(timed_call.status == OCIKMS_STATUS_TIMEOUT, "timeout: status %d (%s)", timed_call.status,
+          ocikms_status_name(timed_call.status));
+    CHECK(elapsed >= 0.25 && elapsed < 1.5, "300 ms timeout returned after %.2f s", elapsed);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "inflight") == 0) {
+        ocikms_seal *seal = init_seal();
+        test_inflight_cancel_and_timeout(seal);
+        ocikms_seal_free(seal);
+        printf("%d passed, %d failed\n", checks - failures, failures);
+        return failures ? 1 : 0;
+    }
     test_version_and_names();
     test_null_and_bad_inputs_without_a_seal();
     test_forced_panic();
     test_service_error_details();
     test_log_callback();
+    test_init_with_opts();
     ocikms_seal *seal = init_seal();
     test_seal_operations(seal);
     test_threads(seal);

@@ -1,6 +1,6 @@
 module ocikms.test/gosdk
 
-go 1.26.8
+go 1.24.0
 
 require github.com/oracle/oci-go-sdk/v65 v65.117.1
 

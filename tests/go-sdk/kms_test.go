@@ -235,8 +235,7 @@ func TestBadSignatureIsNotAuthenticated(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := clients(t, p, ep)
-	// Tamper with the body after signing.
-	c.Interceptor = nil
+	// Change a signed header after signing.
 	c.HTTPClient = tamperingClient{}
 	_, err = c.Encrypt(ctx, keymanagement.EncryptRequest{EncryptDataDetails: keymanagement.EncryptDataDetails{
 		KeyId: common.String(ep.KeyID), Plaintext: common.String("AAAA")}})
@@ -249,4 +248,13 @@ type tamperingClient struct{}
 func (tamperingClient) Do(r *http.Request) (*http.Response, error) {
 	r.Header.Set("Date", "Mon, 01 Jan 2024 00:00:00 GMT")
 	return http.DefaultClient.Do(r)
+}
+
+func TestUserSessionToken(t *testing.T) {
+	ep := startEmulator(t, "")
+	p, err := common.ConfigurationProviderForSessionTokenWithProfile(ep.OCIConfigFile, "SESSION", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exerciseKey(t, p, ep)
 }

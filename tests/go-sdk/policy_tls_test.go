@@ -15,7 +15,8 @@ import (
 )
 
 // crossTenancyConfig is the seed's cross-tenancy example: an instance of tenancy A (in dynamic
-// group vault-hosts) uses a key of tenancy B. withEndorse/withAdmit drop either side.
+// group vault-hosts) uses a key of tenancy B. withEndorse/withAdmit drop either side. The metadata
+// service answers the short region code, as OCI's does.
 func crossTenancyConfig(withEndorse, withAdmit bool) string {
 	a := []string{`"define tenancy tenantB as ocid1.tenancy.oc1..tenantb"`}
 	if withEndorse {
@@ -27,6 +28,9 @@ func crossTenancyConfig(withEndorse, withAdmit bool) string {
 		b = append(b, `"admit dynamic-group vault-hosts of tenancy tenantA to use keys in compartment kms"`)
 	}
 	return fmt.Sprintf(`
+region = "us-phoenix-1"
+metadata_region = "phx"
+
 [ready]
 key = "ocid1.key.oc1..crosskey"
 

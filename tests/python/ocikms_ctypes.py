@@ -6,6 +6,9 @@ import ctypes
 
 OK = 0
 
+# void (*ocikms_log_callback)(int32_t level, const char *message, void *user)
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int32, ctypes.c_char_p, ctypes.c_void_p)
+
 
 class Buffer(ctypes.Structure):
     """ocikms_buffer."""
@@ -69,12 +72,28 @@ class Library:
             "ocikms_error_opc_request_id": ([ctypes.c_void_p], ctypes.c_char_p),
             "ocikms_error_free": ([ctypes.c_void_p], None),
             "ocikms_debug_force_panic": ([err_pp], ctypes.c_int32),
+            "ocikms_set_log_callback": ([LOG_CALLBACK, ctypes.c_void_p], None),
+            "ocikms_set_log_level": ([ctypes.c_int32, err_pp], ctypes.c_int32),
         }
         for name, (args, res) in sigs.items():
             fn = getattr(lib, name)
             fn.argtypes = args
             fn.restype = res
         self.lib = lib
+        self._log_callback = None
+
+    def set_log_callback(self, receive, level=3):
+        """Routes the library's log lines to receive(level, message) (None stops them); level is
+        the most verbose OCIKMS_LOG_* level passed (1 error .. 5 trace)."""
+        if receive is None:
+            self.lib.ocikms_set_log_callback(LOG_CALLBACK(), None)
+            self._log_callback = None
+            return
+        err = ctypes.c_void_p()
+        self.check(self.lib.ocikms_set_log_level(level, ctypes.byref(err)), err)
+        # Kept referenced: the library calls it from its own threads until it is replaced.
+        self._log_callback = LOG_CALLBACK(lambda lvl, msg, _user: receive(lvl, msg.decode("utf-8", "replace")))
+        self.lib.ocikms_set_log_callback(self._log_callback, None)
 
     def version(self):
         return self.lib.ocikms_version().decode()

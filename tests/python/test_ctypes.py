@@ -98,3 +98,20 @@ def test_forced_panic_is_an_error_not_a_crash(lib):
         lib.check(status, err)
     assert info.value.name == "panic"
     assert lib.version()
+
+
+def test_log_callback_receives_lines_without_secrets(lib, config_json):
+    lines = []
+    lib.set_log_callback(lambda level, message: lines.append((level, message)), level=5)
+    try:
+        with Seal(lib, config_json) as seal:
+            seal.decrypt(seal.encrypt(b"do-not-log-this-plaintext"))
+    finally:
+        lib.set_log_callback(None)
+    assert lines, "no log line received"
+    assert all(1 <= level <= 5 for level, _ in lines)
+    assert not any("do-not-log-this-plaintext" in message for _, message in lines)
+    count = len(lines)
+    with Seal(lib, config_json):
+        pass
+    assert len(lines) == count, "a removed callback was called"

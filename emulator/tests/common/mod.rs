@@ -37,7 +37,8 @@ impl Emu {
             .expect("start emulator");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("endpoints line");
-        let ep: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad endpoints line {line:?}: {e}"));
+        let ep: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("bad endpoints line {line:?}: {e}"));
         Emu { child, ep, dir: dir.to_path_buf() }
     }
 
@@ -55,14 +56,20 @@ impl Emu {
     pub fn user_signer(&self) -> Signer {
         let pem = std::fs::read_to_string(self.dir.join("oci/api_key.pem")).unwrap();
         Signer {
-            key_id: format!("{}/{}/{}", self.field("tenancy"), self.field("user"), self.field("fingerprint")),
+            key_id: format!(
+                "{}/{}/{}",
+                self.field("tenancy"),
+                self.field("user"),
+                self.field("fingerprint")
+            ),
             key: RsaKey::from_pem(&pem).unwrap(),
         }
     }
 
     /// Stops it with SIGTERM and checks it exits successfully.
     pub fn stop(mut self) {
-        let status = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
+        let status =
+            Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
         assert!(status.success());
         let exit = self.child.wait().unwrap();
         assert!(exit.success(), "emulator exit status {exit}");
@@ -98,7 +105,8 @@ pub struct Resp {
 impl Resp {
     /// JSON body.
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
     /// A header value.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -108,10 +116,17 @@ impl Resp {
 
 /// Sends one request (Connection: close). Signs it when `signer` is given. Errors are I/O
 /// failures (resets, truncation).
-pub fn call(addr: &str, method: &str, target: &str, body: Option<&Value>, signer: Option<&Signer>) -> std::io::Result<Resp> {
+pub fn call(
+    addr: &str,
+    method: &str,
+    target: &str,
+    body: Option<&Value>,
+    signer: Option<&Signer>,
+) -> std::io::Result<Resp> {
     let body_bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     let date = httpdate::fmt_http_date(SystemTime::now());
-    let mut headers: Vec<(String, String)> = vec![("date".into(), date), ("host".into(), addr.to_string())];
+    let mut headers: Vec<(String, String)> =
+        vec![("date".into(), date), ("host".into(), addr.to_string())];
     let has_body = matches!(method, "POST" | "PUT");
     if has_body {
         let sha = STANDARD.encode(digest::digest(&digest::SHA256, &body_bytes).as_ref());
@@ -127,7 +142,9 @@ pub fn call(addr: &str, method: &str, target: &str, body: Option<&Value>, signer
         let signing: Vec<String> = names
             .iter()
             .map(|n| match *n {
-                "(request-target)" => format!("(request-target): {} {target}", method.to_lowercase()),
+                "(request-target)" => {
+                    format!("(request-target): {} {target}", method.to_lowercase())
+                }
                 n => format!("{n}: {}", headers.iter().find(|(k, _)| k == n).unwrap().1),
             })
             .collect();
@@ -145,7 +162,13 @@ pub fn call(addr: &str, method: &str, target: &str, body: Option<&Value>, signer
 }
 
 /// Sends a request with exactly these headers (plus Connection: close).
-pub fn raw(addr: &str, method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> std::io::Result<Resp> {
+pub fn raw(
+    addr: &str,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!("{method} {target} HTTP/1.1\r\n");
@@ -165,15 +188,26 @@ pub fn raw(addr: &str, method: &str, target: &str, headers: &[(String, String)],
 
 fn parse(buf: &[u8]) -> std::io::Result<Resp> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, m.to_string());
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no header end"))?;
+    let split =
+        buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no header end"))?;
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).ok_or_else(|| bad("status"))?;
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("status"))?;
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
         .collect();
     let body = buf[split + 4..].to_vec();
-    let len: usize = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(body.len());
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(body.len());
     if body.len() < len {
         return Err(bad("truncated body"));
     }
@@ -190,7 +224,8 @@ pub fn admin(emu: &Emu, method: &str, path: &str, body: Option<&Value>) -> Value
 
 /// Encrypts `plaintext` with the ready key as `signer`.
 pub fn encrypt(emu: &Emu, signer: &Signer, plaintext: &[u8]) -> std::io::Result<Resp> {
-    let body = serde_json::json!({"keyId": emu.field("key_id"), "plaintext": STANDARD.encode(plaintext)});
+    let body =
+        serde_json::json!({"keyId": emu.field("key_id"), "plaintext": STANDARD.encode(plaintext)});
     call(&emu.addr(), "POST", "/20180608/encrypt", Some(&body), Some(signer))
 }
 

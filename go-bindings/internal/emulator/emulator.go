@@ -137,20 +137,3 @@ func (e *Emulator) admin(method, path, body string) error {
 	}
 	return nil
 }
-
-// UseAsHome points HOME at a directory holding .oci/config = the emulator's OCI config file, so
-// the OCI SDK's default config provider (and this library's default lookup) find the API key.
-func (e *Emulator) UseAsHome() error {
-	home := filepath.Join(e.StateDir, "home")
-	if err := os.MkdirAll(filepath.Join(home, ".oci"), 0o700); err != nil {
-		return err
-	}
-	config, err := os.ReadFile(e.OCIConfigFile)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(home, ".oci", "config"), config, 0o600); err != nil {
-		return err
-	}
-	return os.Setenv("HOME", home)
-}

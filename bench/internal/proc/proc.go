@@ -1,0 +1,84 @@
+// Package proc reads this process's CPU time (getrusage) and resident memory (/proc/self/status).
+package proc
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// CPUTime is the user+system CPU time of the whole process (all threads, Go and Rust alike).
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Memory is the resident set of this process, in KiB.
+type Memory struct {
+	RSSKiB  int64 // VmRSS: resident now
+	PeakKiB int64 // VmHWM: the high-water mark since the process started
+}
+
+// ReadMemory reads VmRSS and VmHWM from /proc/self/status.
+func ReadMemory() (Memory, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return Memory{}, fmt.Errorf("reading resident memory: %w", err)
+	}
+	defer f.Close()
+	var m Memory
+	scanner := bufio.NewScanner(f)
+	for scanner.Scan() {
+		name, value, ok := strings.Cut(scanner.Text(), ":")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "VmRSS":
+			m.RSSKiB, err = kib(value)
+		case "VmHWM":
+			m.PeakKiB, err = kib(value)
+		}
+		if err != nil {
+			return Memory{}, fmt.Errorf("/proc/self/status %s: %w", name, err)
+		}
+	}
+	if m.RSSKiB == 0 {
+		return Memory{}, fmt.Errorf("/proc/self/status has no VmRSS line")
+	}
+	return m, scanner.Err()
+}
+
+// kib parses a "  1234 kB" value.
+func kib(value string) (int64, error) {
+	return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(value), "kB")), 10, 64)
+}
+
+// ProcessCPUTime is another process's CPU time so far (user+system, from /proc/<pid>/stat).
+func ProcessCPUTime(pid int) (time.Duration, error) {
+	text, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the ")" that closes the command name start at field 3 (state); utime and
+	// stime are fields 14 and 15, in clock ticks.
+	closing := strings.LastIndexByte(string(text), ')')
+	fields := strings.Fields(string(text[closing+1:]))
+	if closing < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+	}
+	const clockTicksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / clockTicksPerSecond, nil
+}

@@ -1,0 +1,115 @@
+// Package report aggregates the workers' measurements into the results (bench/results/latest.json,
+// in the shape issue 7 gives) and renders them as markdown with the targets checked.
+package report
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/ocikms/ocikms/bench/internal/impls"
+	"github.com/ocikms/ocikms/bench/internal/scenario"
+	"github.com/ocikms/ocikms/bench/internal/stats"
+)
+
+// Figures are one implementation's results in one scenario.
+type Figures struct {
+	OpsPerS    float64 `json:"ops_per_s"`
+	P50Us      float64 `json:"p50_us"`
+	P99Us      float64 `json:"p99_us"`
+	CPUUsPerOp float64 `json:"cpu_us_per_op"`
+	RSSMiB     float64 `json:"rss_mib"`
+	// EmulatorCPUUsPerOp is the emulator's CPU per op in the same phases (markdown only).
+	EmulatorCPUUsPerOp float64 `json:"-"`
+	Ops                int     `json:"-"`
+}
+
+// ScenarioResult is one scenario, both implementations.
+type ScenarioResult struct {
+	Name     string  `json:"name"`
+	Ours     Figures `json:"ours"`
+	Official Figures `json:"official"`
+}
+
+// Floors are the two floors measured in the same run.
+type Floors struct {
+	RSA2048SignUs   float64 `json:"rsa2048_sign_us"`
+	EmulatorOpsPerS float64 `json:"emulator_ops_per_s"`
+}
+
+// Results is bench/results/latest.json.
+type Results struct {
+	Scenarios []ScenarioResult `json:"scenarios"`
+	Floors    Floors           `json:"floors"`
+}
+
+// Aggregate merges the rounds of every worker: latencies pooled, throughput and CPU per op over
+// the summed phases, resident memory the median of the rounds.
+func Aggregate(workers []*scenario.WorkerReport, floors Floors) *Results {
+	res := &Results{Floors: floors}
+	for _, sc := range scenario.All {
+		row := ScenarioResult{Name: sc.Name}
+		row.Ours = figures(workers, impls.Ours, sc.Name)
+		row.Official = figures(workers, impls.Official, sc.Name)
+		res.Scenarios = append(res.Scenarios, row)
+	}
+	return res
+}
+
+// figures pools one implementation's measurements of one scenario.
+func figures(workers []*scenario.WorkerReport, impl, name string) Figures {
+	var latencies, rss []float64
+	var wall, cpu, emu float64
+	for _, w := range workers {
+		if w.Impl != impl {
+			continue
+		}
+		for _, m := range w.Measurements {
+			if m.Name != name {
+				continue
+			}
+			latencies = append(latencies, m.LatenciesUs...)
+			wall += m.WallS
+			cpu += m.CPUUs
+			emu += m.EmulatorCPUs
+			rss = append(rss, float64(m.RSSKiB)/1024)
+		}
+	}
+	f := Figures{Ops: len(latencies), RSSMiB: round(stats.Median(rss), 1)}
+	if f.Ops == 0 || wall == 0 {
+		return f
+	}
+	f.OpsPerS = round(float64(f.Ops)/wall, 1)
+	f.P50Us = round(stats.Percentile(latencies, 50), 1)
+	f.P99Us = round(stats.Percentile(latencies, 99), 1)
+	f.CPUUsPerOp = round(cpu/float64(f.Ops), 1)
+	f.EmulatorCPUUsPerOp = round(emu/float64(f.Ops), 1)
+	return f
+}
+
+// round rounds to the given number of decimals.
+func round(v float64, decimals int) float64 {
+	scale := 1.0
+	for range decimals {
+		scale *= 10
+	}
+	return float64(int64(v*scale+0.5)) / scale
+}
+
+// Scenario returns the named scenario's row (zero when absent).
+func (r *Results) Scenario(name string) ScenarioResult {
+	for _, s := range r.Scenarios {
+		if s.Name == name {
+			return s
+		}
+	}
+	return ScenarioResult{Name: name}
+}
+
+// WriteJSON writes the results, indented, to path.
+func (r *Results) WriteJSON(path string) error {
+	out, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(out, '\n'), 0o644)
+}

@@ -1,0 +1,194 @@
+// Package scenario defines the benchmark scenarios and runs them all for one implementation in
+// one (worker) process, so that the process's CPU time and memory belong to that implementation.
+package scenario
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	wrapping "github.com/hashicorp/go-kms-wrapping/v2"
+
+	"github.com/ocikms/ocikms/bench/internal/impls"
+	"github.com/ocikms/ocikms/bench/internal/load"
+	"github.com/ocikms/ocikms/bench/internal/proc"
+)
+
+// Kind is what a scenario's operation does.
+type Kind string
+
+// The scenario kinds.
+const (
+	Encrypt Kind = "encrypt"
+	Decrypt Kind = "decrypt"
+	Init    Kind = "init"
+)
+
+// Scenario is one measured workload.
+type Scenario struct {
+	Name        string
+	Kind        Kind
+	Size        int // plaintext bytes (encrypt, decrypt)
+	Concurrency int
+}
+
+// InitName is the name of the seal-init scenario.
+const InitName = "seal_init"
+
+// All is every scenario, in report order. Seal init always runs first in a fresh process.
+var All = []Scenario{
+	{Name: InitName, Kind: Init, Concurrency: 1},
+	{Name: "encrypt_32B_c1", Kind: Encrypt, Size: 32, Concurrency: 1},
+	{Name: "decrypt_32B_c1", Kind: Decrypt, Size: 32, Concurrency: 1},
+	{Name: "encrypt_32B_c32", Kind: Encrypt, Size: 32, Concurrency: 32},
+	{Name: "decrypt_32B_c32", Kind: Decrypt, Size: 32, Concurrency: 32},
+	{Name: "encrypt_64KiB_c1", Kind: Encrypt, Size: 64 << 10, Concurrency: 1},
+}
+
+// Settings size one worker's run.
+type Settings struct {
+	Warmup      time.Duration
+	Duration    time.Duration
+	InitSamples int // seal inits timed (the first in a fresh process)
+	EmulatorPID int // to attribute the emulator's CPU time per op (0: not measured)
+}
+
+// Measurement is one scenario measured in one worker.
+type Measurement struct {
+	Name         string    `json:"name"`
+	LatenciesUs  []float64 `json:"latencies_us"`
+	WallS        float64   `json:"wall_s"`
+	CPUUs        float64   `json:"cpu_us"`          // this process, all threads
+	EmulatorCPUs float64   `json:"emulator_cpu_us"` // the emulator process in the same phase
+	RSSKiB       int64     `json:"rss_kib"`         // resident after the phase; for init: added by load + first init
+}
+
+// WorkerReport is everything one worker measured.
+type WorkerReport struct {
+	Impl         string        `json:"impl"`
+	Measurements []Measurement `json:"measurements"`
+}
+
+// RunAll measures every scenario for impl against target, seal init first.
+func RunAll(impl string, target impls.Target, s Settings) (*WorkerReport, error) {
+	ctx, cancel := context.WithCancel(context.Background()) // cancellable, as Vault's contexts are
+	defer cancel()
+	initM, w, err := measureInit(ctx, impl, target, s)
+	if err != nil {
+		return nil, err
+	}
+	defer impls.Close(ctx, w)
+	report := &WorkerReport{Impl: impl, Measurements: []Measurement{initM}}
+	for _, sc := range All {
+		if sc.Kind == Init {
+			continue
+		}
+		m, err := measureOp(ctx, w, sc, s)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", impl, sc.Name, err)
+		}
+		report.Measurements = append(report.Measurements, m)
+	}
+	return report, nil
+}
+
+// measureInit times InitSamples seal inits (new wrapper + SetConfig, which validates the key with
+// one encrypt) and the resident memory the first one adds to this fresh process. It returns the
+// first wrapper, configured, for the other scenarios.
+func measureInit(ctx context.Context, impl string, target impls.Target, s Settings) (Measurement, wrapping.Wrapper, error) {
+	m := Measurement{Name: InitName}
+	before, err := proc.ReadMemory()
+	if err != nil {
+		return m, nil, err
+	}
+	emu0 := emulatorCPU(s.EmulatorPID)
+	cpu0 := proc.CPUTime()
+	start := time.Now()
+	var first wrapping.Wrapper
+	for i := range max(s.InitSamples, 1) {
+		t0 := time.Now()
+		w, err := impls.New(impl)
+		if err != nil {
+			return m, nil, err
+		}
+		if err := impls.SetConfig(ctx, impl, w, target); err != nil {
+			return m, nil, err
+		}
+		m.LatenciesUs = append(m.LatenciesUs, float64(time.Since(t0).Nanoseconds())/1e3)
+		if i == 0 {
+			first = w
+			after, err := proc.ReadMemory()
+			if err != nil {
+				return m, nil, err
+			}
+			m.RSSKiB = after.RSSKiB - before.RSSKiB
+		} else {
+			impls.Close(ctx, w)
+		}
+	}
+	m.WallS = time.Since(start).Seconds()
+	m.CPUUs = float64((proc.CPUTime() - cpu0).Nanoseconds()) / 1e3
+	m.EmulatorCPUs = float64((emulatorCPU(s.EmulatorPID) - emu0).Nanoseconds()) / 1e3
+	return m, first, nil
+}
+
+// measureOp runs an encrypt or decrypt scenario on the configured wrapper w.
+func measureOp(ctx context.Context, w wrapping.Wrapper, sc Scenario, s Settings) (Measurement, error) {
+	plaintext := make([]byte, sc.Size)
+	if _, err := rand.Read(plaintext); err != nil {
+		return Measurement{}, err
+	}
+	var op load.Op
+	switch sc.Kind {
+	case Encrypt:
+		op = func(int) error {
+			_, err := w.Encrypt(ctx, plaintext)
+			return err
+		}
+	case Decrypt:
+		blob, err := w.Encrypt(ctx, plaintext)
+		if err != nil {
+			return Measurement{}, fmt.Errorf("encrypting the blob to decrypt: %w", err)
+		}
+		op = func(int) error {
+			_, err := w.Decrypt(ctx, blob)
+			return err
+		}
+	default:
+		return Measurement{}, fmt.Errorf("scenario kind %q is not an operation", sc.Kind)
+	}
+	if _, err := load.Phase(sc.Concurrency, s.Warmup, op); err != nil {
+		return Measurement{}, fmt.Errorf("warm-up: %w", err)
+	}
+	emu0 := emulatorCPU(s.EmulatorPID)
+	res, err := load.Phase(sc.Concurrency, s.Duration, op)
+	if err != nil {
+		return Measurement{}, err
+	}
+	emu := emulatorCPU(s.EmulatorPID) - emu0
+	mem, err := proc.ReadMemory()
+	if err != nil {
+		return Measurement{}, err
+	}
+	return Measurement{
+		Name:         sc.Name,
+		LatenciesUs:  res.LatenciesUs,
+		WallS:        res.Wall.Seconds(),
+		CPUUs:        float64(res.CPU.Nanoseconds()) / 1e3,
+		EmulatorCPUs: float64(emu.Nanoseconds()) / 1e3,
+		RSSKiB:       mem.RSSKiB,
+	}, nil
+}
+
+// emulatorCPU is the emulator's CPU time so far, or 0 when not measured.
+func emulatorCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	d, err := proc.ProcessCPUTime(pid)
+	if err != nil {
+		return 0
+	}
+	return d
+}

@@ -1,0 +1,6 @@
+//go:build ocikms_shared
+
+package ocikms
+
+// linkedShared: this build links the shared library.
+const linkedShared = true
