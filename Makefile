@@ -1,5 +1,5 @@
 # ocikms — build, demo, test and benchmark entry points.
-#   make demo   start the embedded emulator and walk a Vault-like seal lifecycle
+#   make demo   start the embedded emulator and walk a Vault-like seal lifecycle (Go binding)
 #   make test   everything CI runs (installs what it needs from the package registries)
 #   make bench  side-by-side benchmarks against Vault's Go ocikms seal
 
@@ -10,22 +10,43 @@ GO ?= go
 PROFILE_DIR := $(CURDIR)/target/release
 export OCIKMS_EMULATOR_BIN := $(PROFILE_DIR)/oci-kms-emulator
 export OCIKMS_LIB_DIR := $(PROFILE_DIR)
+export CGO_ENABLED := 1
 
-.PHONY: all build tools demo test test-rust test-header test-gosdk test-go test-c test-python bench clean
+.PHONY: all build tools demo test test-rust test-header test-gosdk test-go test-c test-python \
+        bench clean
 
 all: build
 
 tools:
 	@scripts/ensure-tools.sh
 
-build:
+build: tools
 	$(CARGO) build --release --locked --workspace
 
-test: tools build test-rust test-header test-gosdk test-go test-c test-python
+demo: build
+	cd go-bindings/interop && $(GO) run ./cmd/ocikms-demo
+
+test: build test-rust test-header test-gosdk test-go test-c test-python
 	@echo "make test: all suites passed"
 
 test-rust:
 	$(CARGO) test --release --locked --workspace
 
+test-header:
+	scripts/check-header.sh
+
+test-gosdk:
+	cd tests/go-sdk && $(GO) test -count=1 ./...
+
+test-go:
+	scripts/test-go-bindings.sh
+
+test-c:
+	tests/c/run.sh
+
+test-python:
+	python3 -m pytest -q tests/python
+
 clean:
 	$(CARGO) clean
+	rm -rf tests/c/build

@@ -155,6 +155,14 @@ func measureFloors(cfg *runConfig, emu *emulator.Emulator, info *report.RunInfo)
 	if err != nil {
 		return fl, err
 	}
+	transportRequests := 2000
+	if cfg.smoke {
+		transportRequests = 50
+	}
+	if info.TransportCPUUs, err = floors.TransportCPUMicros(req, transportRequests); err != nil {
+		return fl, fmt.Errorf("transport floor: %w", err)
+	}
+	logf("transport floor: %.0f µs client CPU per request", info.TransportCPUUs)
 	emu0, err := proc.ProcessCPUTime(emu.PID())
 	if err != nil {
 		return fl, err

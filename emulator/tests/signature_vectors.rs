@@ -10,13 +10,11 @@ use oci_kms_emulator::rsakeys;
 use oci_kms_emulator::verify::{self, SignedRequest, VerifyOptions};
 use serde_json::Value;
 
-/// The vectors file: `$OCIKMS_SIGNING_VECTORS` or `../shared/testdata/` beside the repository.
+/// The vectors file: `$OCIKMS_SIGNING_VECTORS`, else the labelled public copy committed in
+/// `tests/data/` (the same file as `shared/testdata/` beside the repository).
 fn vectors_text() -> String {
     let path = std::env::var("OCIKMS_SIGNING_VECTORS").unwrap_or_else(|_| {
-        format!(
-            "{}/../../shared/testdata/oci-request-signing-vectors.json",
-            env!("CARGO_MANIFEST_DIR")
-        )
+        format!("{}/../tests/data/oci-request-signing-vectors.json", env!("CARGO_MANIFEST_DIR"))
     });
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("cannot read signing vectors {path}: {e} (set OCIKMS_SIGNING_VECTORS)")

@@ -17,6 +17,7 @@ type RunInfo struct {
 	Duration       string
 	GoSignUs       float64 // one RSA-2048 signature, Go crypto/rsa (the official wrapper's signer)
 	AwsLcSignUs    float64 // one RSA-2048 signature, aws-lc-rs through ocikms::signing (ours); 0 if not measured
+	TransportCPUUs float64 // client CPU of one request over a kept-alive blocking socket, no signing (µs)
 	EmulatorCPUOps float64 // emulator CPU per replayed request (µs)
 	Smoke          bool
 }
@@ -58,6 +59,8 @@ func (r *Results) Markdown(info RunInfo) string {
 	} else {
 		fmt.Fprintf(&b, "- One RSA-2048 PKCS#1 v1.5 SHA-256 signature: **%.0f µs** with Go `crypto/rsa`.\n", info.GoSignUs)
 	}
+	fmt.Fprintf(&b, "- Transport floor: **%.0f µs** client CPU per request for the same signed request replayed over one kept-alive blocking socket (no signing, no HTTP library, c=1). Signature + transport = **%.0f µs** = %.2f× the signature floor: the least client CPU any implementation can spend per KMS round trip on this machine.\n",
+		info.TransportCPUUs, r.Floors.RSA2048SignUs+info.TransportCPUUs, (r.Floors.RSA2048SignUs+info.TransportCPUUs)/max(r.Floors.RSA2048SignUs, 1))
 	fmt.Fprintf(&b, "- Emulator capacity (one signed encrypt replayed at c=32, no signing cost): **%.0f requests/s**; the emulator spends %.0f µs CPU per request.\n\n",
 		r.Floors.EmulatorOpsPerS, info.EmulatorCPUOps)
 	b.WriteString("Targets (issue 7):\n\n| Target | Measured | Limit | Met |\n|---|---:|---:|:---:|\n")
