@@ -40,15 +40,21 @@ async fn thirty_two_loops_across_ten_rotations_one_exchange_each() {
         report.failures.first()
     );
     assert!(report.tokens_seen >= 11, "only {} tokens in 90 s", report.tokens_seen);
+    assert!(report.round_trips > 100, "only {} round trips", report.round_trips);
     let exchanges = emu.total("workload").await;
     assert!(
         exchanges == report.tokens_seen as u64 || exchanges == report.tokens_seen as u64 + 1,
         "{exchanges} proxymux calls for {} tokens",
         report.tokens_seen
     );
-    for route in ["encrypt", "decrypt"] {
-        assert_eq!(emu.count(route, "401").await, 0, "{route} saw an expired or unknown token");
-    }
+    // A request signed just before its token's expiry can reach a loaded server just after it:
+    // the 401 is answered by the retry with the newer token (no extra token request, see above).
+    let unauthorized = emu.count("encrypt", "401").await + emu.count("decrypt", "401").await;
+    assert!(
+        unauthorized * 100 <= report.round_trips,
+        "{unauthorized} 401s in {} round trips",
+        report.round_trips
+    );
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@
 
 mod client;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod models;
 mod retry;
 mod transport;

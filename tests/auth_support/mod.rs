@@ -198,3 +198,74 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
+
+/// A metadata service stand-in that relays each request to a switchable upstream metadata base
+/// URL (one of the emulator's per-instance `/i/<ocid>/opc/v2` URLs): switching upstream is what a
+/// rotated instance certificate looks like to the client (a new leaf and key are served).
+pub struct MetadataRelay {
+    /// The base URL to give the client (`http://127.0.0.1:<port>/opc/v2`).
+    pub base_url: String,
+    upstream: Arc<std::sync::Mutex<String>>,
+}
+
+impl MetadataRelay {
+    /// Starts relaying to `upstream` (an `http://host:port/...` base URL).
+    pub fn start(upstream: &str) -> MetadataRelay {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let base_url = format!("http://{}/opc/v2", listener.local_addr().expect("relay address"));
+        let shared = Arc::new(std::sync::Mutex::new(upstream.to_string()));
+        let target = shared.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let upstream = target.lock().unwrap().clone();
+                std::thread::spawn(move || relay_one(stream, &upstream));
+            }
+        });
+        MetadataRelay { base_url, upstream: shared }
+    }
+
+    /// Relays the following requests to `upstream`.
+    pub fn switch_to(&self, upstream: &str) {
+        *self.upstream.lock().unwrap() = upstream.to_string();
+    }
+}
+
+/// Relays one HTTP/1.x GET: request path below `/opc/v2` and `Authorization` header go upstream.
+fn relay_one(mut client: std::net::TcpStream, upstream: &str) {
+    use std::io::{Read, Write};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && client.read(&mut byte).map(|n| n == 1).unwrap_or(false) {
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").trim_start_matches("/opc/v2");
+    let authorization = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("authorization: ").or_else(|| l.strip_prefix("Authorization: "))
+        })
+        .unwrap_or_default()
+        .to_string();
+    let url = reqwest::Url::parse(&format!("{upstream}{path}")).expect("upstream URL");
+    let address = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let mut server = std::net::TcpStream::connect(address).expect("connect upstream");
+    let request = format!(
+        "GET {} HTTP/1.0\r\nHost: {}\r\nAuthorization: {authorization}\r\nConnection: close\r\n\r\n",
+        url.path(),
+        url.host_str().unwrap()
+    );
+    server.write_all(request.as_bytes()).expect("send upstream");
+    let mut response = Vec::new();
+    server.read_to_end(&mut response).expect("read upstream");
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("upstream response head");
+    let status_line =
+        String::from_utf8_lossy(&response[..split]).lines().next().unwrap_or("").to_string();
+    let status = status_line.split_whitespace().nth(1).unwrap_or("502").to_string();
+    let body = &response[split + 4..];
+    let reply = format!(
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = client.write_all(reply.as_bytes()).and_then(|()| client.write_all(body));
+}

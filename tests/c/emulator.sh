@@ -16,7 +16,7 @@ start_emulator() {
   "$bin" --state-dir "$EMULATOR_STATE" --listen 127.0.0.1:0 >"$EMULATOR_STATE/stdout.log" 2>"$EMULATOR_STATE/stderr.log" &
   EMULATOR_PID=$!
   for _ in $(seq 1 200); do
-    if [ -s "$EMULATOR_STATE/endpoints.json" ] && jq -e .crypto_endpoint "$EMULATOR_STATE/endpoints.json" >/dev/null 2>&1; then
+    if [ -s "$EMULATOR_STATE/endpoints.json" ] && emulator_field crypto_endpoint >/dev/null 2>&1; then
       return 0
     fi
     if ! kill -0 "$EMULATOR_PID" 2>/dev/null; then
@@ -40,9 +40,31 @@ stop_emulator() {
   fi
 }
 
+# One field of endpoints.json.
+emulator_field() {
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+    "$EMULATOR_STATE/endpoints.json" "$1"
+}
+
 # The config_json for ocikms_seal_init: the emulator's key and endpoints, API-key auth from its
 # OCI config file, environment variables ignored.
 emulator_config_json() {
-  jq -c '{key_id, crypto_endpoint, management_endpoint, auth_type_api_key: true,
-          config_file: .oci_config_file, disallow_env_vars: true}' "$EMULATOR_STATE/endpoints.json"
+  python3 - "$EMULATOR_STATE/endpoints.json" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+print(json.dumps({"key_id": e["key_id"], "crypto_endpoint": e["crypto_endpoint"],
+                  "management_endpoint": e["management_endpoint"], "auth_type_api_key": True,
+                  "config_file": e["oci_config_file"], "disallow_env_vars": True}))
+PY
+}
+
+# Sends an admin request: emulator_admin METHOD PATH [JSON-BODY].
+emulator_admin() {
+  python3 - "$(emulator_field admin_url)$2" "$1" "${3:-}" <<'PY'
+import sys, urllib.request
+url, method, body = sys.argv[1], sys.argv[2], sys.argv[3]
+req = urllib.request.Request(url, data=body.encode() if body else None, method=method,
+                             headers={"Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=10).read()
+PY
 }

@@ -8,7 +8,7 @@
 #   tests/c/run.sh shared     shared library linked through pkg-config (ocikms.pc), 2 x 50
 #
 # Needs: target/release/libocikms.{a,so} and target/release/oci-kms-emulator (cargo build --release
-# --workspace), a C compiler, jq, curl, pkg-config, valgrind. OCIKMS_LIB_DIR overrides target/release.
+# --workspace), a C compiler, python3, pkg-config, valgrind. OCIKMS_LIB_DIR overrides target/release.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LIB_DIR=${OCIKMS_LIB_DIR:-$ROOT/target/release}
@@ -34,12 +34,10 @@ run_asan() {
     OCIKMS_TEST_THREADS=${OCIKMS_TEST_THREADS:-8} OCIKMS_TEST_ITERATIONS=${OCIKMS_TEST_ITERATIONS:-1000} \
     "$BUILD/test_ocikms_asan"
   echo "== C tests: in-flight cancellation and timeout (the emulator holds two encrypts for 3 s)"
-  local admin
-  admin=$(jq -r .admin_url "$EMULATOR_STATE/endpoints.json")
-  curl -fsS -X PUT "$admin/faults" -H 'Content-Type: application/json' -d \
-    '{"rules":[{"route":"encrypt","sequence":[{"kind":"none"},{"kind":"delay","ms":3000},{"kind":"delay","ms":3000}]}]}' >/dev/null
+  emulator_admin PUT /faults \
+    '{"rules":[{"route":"encrypt","sequence":[{"kind":"none"},{"kind":"delay","ms":3000},{"kind":"delay","ms":3000}]}]}'
   ASAN_OPTIONS=detect_leaks=1:exitcode=86 "$BUILD/test_ocikms_asan" inflight
-  curl -fsS -X DELETE "$admin/faults" >/dev/null
+  emulator_admin DELETE /faults
 }
 
 run_valgrind() {

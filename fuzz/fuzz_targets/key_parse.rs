@@ -1,0 +1,4 @@
+//! Fuzz target: see `ocikms_fuzz::key_parse`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikms_fuzz::key_parse(data));
