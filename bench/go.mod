@@ -9,6 +9,7 @@ require (
 	github.com/hashicorp/go-kms-wrapping/v2 v2.0.21
 	github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2 v2.0.9
 	github.com/ocikms/ocikms/go-bindings v0.0.0-00010101000000-000000000000
+	golang.org/x/sys v0.38.0
 )
 
 require (
@@ -23,6 +24,5 @@ require (
 	github.com/oracle/oci-go-sdk/v60 v60.0.0 // indirect
 	github.com/ryanuber/go-glob v1.0.0 // indirect
 	github.com/sony/gobreaker v0.5.0 // indirect
-	golang.org/x/sys v0.38.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )

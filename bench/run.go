@@ -135,9 +135,9 @@ func measureFloors(cfg *runConfig, emu *emulator.Emulator, info *report.RunInfo)
 	if err != nil {
 		return fl, err
 	}
-	iterations := 500
+	iterations := 1000
 	if cfg.smoke {
-		iterations = 10
+		iterations = 100
 	}
 	if info.GoSignUs, err = floors.GoSignMicros(key, iterations); err != nil {
 		return fl, fmt.Errorf("Go signature floor: %w", err)

@@ -21,8 +21,8 @@ for arg in "$@"; do
 done
 
 # Release builds: the static library the Go binding links, the emulator, the aws-lc signature floor.
-"$CARGO" build --release -p ocikms -p oci-kms-emulator
-"$CARGO" build --release -p ocikms --example sign_floor
+"$CARGO" build --release --locked -p ocikms -p oci-kms-emulator
+"$CARGO" build --release --locked -p ocikms --example sign_floor
 (cd bench && "$GO" build -o "$release/ocikms-bench" .)
 
 run=("$release/ocikms-bench" run -emulator "$release/oci-kms-emulator" -sign-floor "$release/examples/sign_floor")

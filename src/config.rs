@@ -276,7 +276,7 @@ fn text(map: &BTreeMap<String, Value>, key: &Key) -> Result<Option<String>> {
 fn resolve_key_id(raw: &str, source: &str, env: Env<'_>) -> Result<String> {
     let trimmed = raw.trim();
     let resolved = if let Some(path) = trimmed.strip_prefix("file://") {
-        std::fs::read_to_string(path).map_err(|e| {
+        read_key_id_file(path).map_err(|e| {
             Error::config(format!(
                 "key_id (from {source}) points to file {path}, which cannot be read ({e}): \
                  fix the path or give the key OCID directly"
@@ -311,6 +311,23 @@ fn resolve_key_id(raw: &str, source: &str, env: Env<'_>) -> Result<String> {
         warn!(key_id, "key_id does not look like a KMS key OCID (ocid1.key...)");
     }
     Ok(key_id.to_string())
+}
+
+/// The most a `key_id = "file://..."` file may hold: a key OCID is a few hundred bytes, and a
+/// bounded read keeps a wrong path (`/dev/zero`, a log file) from exhausting memory at init.
+const MAX_KEY_ID_FILE: u64 = 4096;
+
+fn read_key_id_file(path: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(MAX_KEY_ID_FILE + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_KEY_ID_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is larger than {MAX_KEY_ID_FILE} bytes; it must hold only the key OCID"),
+        ));
+    }
+    Ok(text)
 }
 
 /// Checks that an endpoint is an absolute http(s) URL with a host; strips trailing slashes.
@@ -684,6 +701,14 @@ mod tests {
             &[],
         ));
         assert!(msg.contains("cannot be read") && msg.contains("nope"), "{msg}");
+
+        let endless = config_error(build(
+            &[("key_id", json!("file:///dev/zero")), ("crypto_endpoint", json!(CRYPTO))],
+            None,
+            true,
+            &[],
+        ));
+        assert!(endless.contains("larger than 4096 bytes"), "{endless}");
     }
 
     #[test]

@@ -96,6 +96,7 @@ impl Seal {
                      in the Go ocikms wrapper): drop the AAD or use the envelope",
                 ));
             }
+            check_direct_size(plaintext)?;
             let resp = self.client.encrypt(&ctx, &self.config.key_id, plaintext).await?;
             let version = self.key_version_of(&ctx, &resp).await?;
             return Ok(BlobInfo {
@@ -265,6 +266,24 @@ impl Seal {
     }
 }
 
+/// The largest plaintext OCI KMS `Encrypt` accepts (4 KiB), so the most mechanism 1 can carry.
+pub const MAX_DIRECT_PLAINTEXT: usize = 4096;
+
+/// Rejects a direct-mode plaintext OCI would refuse, before any request is sent.
+fn check_direct_size(plaintext: &[u8]) -> Result<()> {
+    if plaintext.len() <= MAX_DIRECT_PLAINTEXT {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::InvalidArgument,
+        format!(
+            "encrypt: the plaintext is {} bytes, but OCI KMS encrypts at most {MAX_DIRECT_PLAINTEXT} \
+             bytes directly (without the envelope): use the envelope (the default) for larger values",
+            plaintext.len()
+        ),
+    ))
+}
+
 fn aad(opts: &CallOptions) -> &[u8] {
     opts.aad.as_deref().unwrap_or_default()
 }
@@ -295,6 +314,14 @@ mod tests {
             is_send(Seal::new(seal.config().clone()));
         }
         let _ = check;
+    }
+
+    #[test]
+    fn direct_plaintext_is_limited_to_what_oci_accepts() {
+        assert!(check_direct_size(&[0; MAX_DIRECT_PLAINTEXT]).is_ok());
+        let err = check_direct_size(&[0; MAX_DIRECT_PLAINTEXT + 1]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument);
+        assert!(err.message().contains("4097 bytes") && err.message().contains("envelope"), "{err}");
     }
 
     #[test]

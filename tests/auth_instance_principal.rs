@@ -28,13 +28,16 @@ async fn round_trip_with_instance_principal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_loops_across_ten_rotations_one_federation_call_each() {
-    let emu = Emulator::start_with(&["--token-lifetime", "3s"], None);
+    let emu = Emulator::start_with(&["--token-lifetime", "5s"], None);
     let provider = provider(&emu, "instance_principal", &instance_env(&emu)).unwrap();
     assert_eq!(provider.principal_type(), PrincipalType::Instance);
     let seal =
         Arc::new(seal_with(&emu, "instance_principal", provider.clone()).await.expect("seal init"));
     let report = load_across_rotations(seal, provider, 32, 11, Duration::from_secs(90)).await;
-    println!("{} round trips over {} tokens", report.round_trips, report.tokens_seen);
+    println!(
+        "{} round trips over {} tokens, slowest {:?}",
+        report.round_trips, report.tokens_seen, report.slowest
+    );
     assert!(
         report.failures.is_empty(),
         "{} failed calls, first: {:?}",
@@ -52,13 +55,21 @@ async fn thirty_two_loops_across_ten_rotations_one_federation_call_each() {
     );
     assert_eq!(emu.count("federation", "200").await, federation);
     // A request signed just before its token's expiry can reach a loaded server just after it:
-    // the 401 is answered by the retry with the newer token (no extra token request, see above).
+    // the 401 is answered by one retry with the newer token (no extra token request, see
+    // above). At worst each loop is caught so once per rotation; a stale token kept in use
+    // would fail far more often (and the calls would fail).
     let unauthorized = emu.count("encrypt", "401").await + emu.count("decrypt", "401").await;
-    assert!(
-        unauthorized * 100 <= report.round_trips,
-        "{unauthorized} 401s in {} round trips",
-        report.round_trips
-    );
+    println!("{unauthorized} requests crossed a token expiry and were retried");
+    let bound = 32 * report.tokens_seen as u64;
+    assert!(unauthorized <= bound, "{unauthorized} 401s for {} tokens", report.tokens_seen);
+}
+
+#[tokio::test]
+async fn metadata_and_federation_over_tls_trust_the_ca_cert_bundle() {
+    let emu = Emulator::start_with(&["--tls"], None);
+    assert!(emu.field("auth_url").starts_with("https://"));
+    let seal = seal_for(&emu, "instance_principal", &instance_env(&emu)).await.expect("seal init");
+    round_trip(&seal, b"over TLS").await.expect("round trip");
 }
 
 #[tokio::test]
@@ -107,7 +118,8 @@ async fn expired_token_that_cannot_be_refreshed_fails_clearly_then_recovers() {
     tokio::time::sleep(Duration::from_millis(2300)).await;
     let err = round_trip(&seal, b"late").await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::NotAuthenticated, "{err}");
-    assert!(err.message().contains("session token expired at"), "{err}");
+    assert!(err.message().contains("session token of the instance principal"), "{err}");
+    assert!(err.message().contains("expired at"), "{err}");
     assert!(err.message().contains("could not be refreshed"), "{err}");
     emu.set_faults(serde_json::json!({"rules": []})).await;
     round_trip(&seal, b"recovered").await.expect("works again once federation does");

@@ -40,7 +40,9 @@ async fn round_trip_with_literal_values() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn rotated_files_are_followed_under_load() {
-    let emu = Emulator::start_with(&["--token-lifetime", "4s"], None);
+    // 10 s tokens rotated every second by the "platform": each refresh (at half-life) finds a
+    // newer token, with seconds to spare even when the host is heavily loaded.
+    let emu = Emulator::start_with(&["--token-lifetime", "10s"], None);
     let provider = provider(&emu, "resource_principal", &resource_env(&emu)).unwrap();
     let seal =
         Arc::new(seal_with(&emu, "resource_principal", provider.clone()).await.expect("seal init"));
@@ -53,7 +55,7 @@ async fn rotated_files_are_followed_under_load() {
             platform.admin_post("resource-principal/refresh", serde_json::json!({})).await;
         }
     });
-    let report = load_across_rotations(seal, provider, 32, 6, Duration::from_secs(60)).await;
+    let report = load_across_rotations(seal, provider, 32, 4, Duration::from_secs(60)).await;
     rotator.abort();
     assert!(
         report.failures.is_empty(),
@@ -61,7 +63,7 @@ async fn rotated_files_are_followed_under_load() {
         report.failures.len(),
         report.failures.first()
     );
-    assert!(report.tokens_seen >= 6, "only {} tokens followed", report.tokens_seen);
+    assert!(report.tokens_seen >= 4, "only {} tokens followed", report.tokens_seen);
 }
 
 #[tokio::test]

@@ -33,7 +33,7 @@ use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::signing::{self, RequestParts, FEDERATION_SIGNED_HEADERS};
 
-/// Environment variable overriding the federation endpoint's host (`OCI_SDK_AUTH_CLIENT_REGION_URL`).
+/// `OCI_SDK_AUTH_CLIENT_REGION_URL`: overrides the federation endpoint's host.
 pub const AUTH_CLIENT_REGION_URL_ENV: &str = "OCI_SDK_AUTH_CLIENT_REGION_URL";
 
 /// The leaf certificate subject attribute prefix that names the tenancy.
@@ -234,7 +234,8 @@ fn federation_url(host: &str) -> String {
     }
 }
 
-/// The federation request's keyId: `<tenancy>/fed-x509-sha256/<SHA-256 of the leaf DER, colon hex>`.
+/// The federation request's keyId:
+/// `<tenancy>/fed-x509-sha256/<SHA-256 of the leaf DER, colon hex>`.
 fn federation_key_id(tenancy: &str, leaf_der: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, leaf_der);
     let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
@@ -246,10 +247,12 @@ fn federation_body(identity: &InstanceIdentity, session_key: &KeyPair) -> Result
     let spki = aws_lc_rs::signature::KeyPair::public_key(session_key)
         .as_der()
         .map_err(|_| Error::internal("encoding the session public key failed"))?;
+    let intermediates: Vec<String> =
+        identity.intermediates_der.iter().map(|d| B64.encode(d)).collect();
     let body = serde_json::json!({
         "certificate": B64.encode(&identity.leaf_der),
         "fingerprintAlgorithm": "SHA256",
-        "intermediateCertificates": identity.intermediates_der.iter().map(|der| B64.encode(der)).collect::<Vec<_>>(),
+        "intermediateCertificates": intermediates,
         "publicKey": B64.encode(spki.as_ref()),
     });
     Ok(body.to_string())

@@ -120,11 +120,11 @@ fn unreachable_error(url: &str, err: &reqwest::Error) -> Error {
     Error::new(
         ErrorCode::Credentials,
         format!(
-            "instance principal authentication could not reach the OCI instance metadata service at \
-             {url} ({reason}); it only works on an OCI compute instance (set {METADATA_BASE_URL_ENV} \
-             if the service is elsewhere). Off OCI compute, set auth_type_api_key = true to use an API \
-             key from ~/.oci/config, or choose another auth_type (resource_principal, \
-             workload_identity, security_token)"
+            "instance principal authentication could not reach the OCI instance metadata service \
+             at {url} ({reason}); it only works on an OCI compute instance (set \
+             {METADATA_BASE_URL_ENV} if the service is elsewhere). Off OCI compute, set \
+             auth_type_api_key = true to use an API key from ~/.oci/config, or choose another \
+             auth_type (resource_principal, workload_identity, security_token)"
         ),
     )
     .retryable(true)

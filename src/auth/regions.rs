@@ -1,5 +1,6 @@
-//! OCI regions: short codes (`phx`) → region identifiers (`us-phoenix-1`) → realm → the realm's
-//! domain (`oraclecloud.com`), to build service hosts such as `auth.us-phoenix-1.oraclecloud.com`.
+//! OCI regions: short codes (`phx`) → region identifiers (`us-phoenix-1`) → realm → the
+//! realm's domain (`oraclecloud.com`), to build service hosts such as
+//! `auth.us-phoenix-1.oraclecloud.com`.
 //!
 //! The table is the public region list of the OCI SDKs (oci-go-sdk `common/regions.json`). Regions
 //! it does not know resolve like the SDK does: `OCI_REGION_METADATA` (a JSON object with
@@ -221,7 +222,8 @@ mod tests {
 
     #[test]
     fn unknown_regions_use_region_metadata_then_default_realm() {
-        let meta = r#"{"realmKey":"oc99","realmDomainComponent":"example.cloud","regionKey":"xyz","regionIdentifier":"xx-test-1"}"#;
+        let meta = r#"{"realmKey":"oc99","realmDomainComponent":"example.cloud",
+                       "regionKey":"xyz","regionIdentifier":"xx-test-1"}"#;
         let env = |var: &str| match var {
             REGION_METADATA_ENV => Some(meta.to_string()),
             DEFAULT_REALM_ENV => Some("fallback.example".to_string()),

@@ -37,8 +37,9 @@ pub const PASSPHRASE_ENV: &str = "OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE"
 pub const REGION_ENV: &str = "OCI_RESOURCE_PRINCIPAL_REGION";
 
 /// Why resource principal settings could be missing.
-const WHERE_HINT: &str = "resource principals are provided by OCI services (Functions, Data Science, \
-     Container Instances...); elsewhere choose another auth type (instance principal, auth_type_api_key)";
+const WHERE_HINT: &str = "resource principals are provided by OCI services (Functions, Data \
+     Science, Container Instances...); elsewhere choose another auth type (instance principal, \
+     auth_type_api_key)";
 
 /// The resource principal credential provider.
 pub type ResourcePrincipalProvider = SessionTokenProvider<ResourcePrincipalSource>;
@@ -101,7 +102,8 @@ impl ResourcePrincipalSource {
         let required = |name: &str, meaning: &str| {
             env(name).filter(|v| !v.trim().is_empty()).ok_or_else(|| {
                 Error::credentials(format!(
-                    "resource principal authentication needs {name} ({meaning}); it is not set: {WHERE_HINT}"
+                    "resource principal authentication needs {name} ({meaning}); it is not set: \
+                     {WHERE_HINT}"
                 ))
             })
         };
@@ -125,7 +127,8 @@ impl ResourcePrincipalSource {
         if let Some(passphrase) = &passphrase {
             if passphrase.is_path() != private_pem.is_path() {
                 return Err(Error::credentials(format!(
-                    "{PRIVATE_PEM_ENV} and {PASSPHRASE_ENV} must both be file paths or both be literal values"
+                    "{PRIVATE_PEM_ENV} and {PASSPHRASE_ENV} must both be file paths or both be \
+                     literal values"
                 )));
             }
         }
@@ -188,9 +191,9 @@ impl TokenSource for ResourcePrincipalSource {
             return Err(Error::new(
                 ErrorCode::NotAuthenticated,
                 format!(
-                    "the resource principal session token given literally in {RPST_ENV} expired at {}; \
-                     a literal token cannot be renewed: set {RPST_ENV} to the absolute path of the \
-                     token file the platform keeps fresh",
+                    "the resource principal session token given literally in {RPST_ENV} expired \
+                     at {}; a literal token cannot be renewed: set {RPST_ENV} to the absolute \
+                     path of the token file the platform keeps fresh",
                     httpdate::fmt_http_date(token.claims.expires_at)
                 ),
             ));

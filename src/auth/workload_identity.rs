@@ -76,7 +76,8 @@ impl WorkloadIdentitySettings {
         let required = |name: &str, meaning: &str| {
             get(name).ok_or_else(|| {
                 Error::credentials(format!(
-                    "workload identity authentication needs {name} ({meaning}); it is not set: {WHERE_HINT}"
+                    "workload identity authentication needs {name} ({meaning}); it is not set: \
+                     {WHERE_HINT}"
                 ))
             })
         };
@@ -114,15 +115,16 @@ impl WorkloadIdentitySettings {
 }
 
 /// Creates a workload identity provider. `http_client` builds the proxymux client from the CA
-/// bundle path (it must trust that bundle); the CA file is checked here, the token at each exchange.
+/// bundle path (it must trust that bundle); the CA file is checked here, the token at each
+/// exchange.
 pub fn workload_identity_provider(
     settings: WorkloadIdentitySettings,
     http_client: impl FnOnce(&Path) -> Result<reqwest::Client>,
 ) -> Result<WorkloadIdentityProvider> {
     std::fs::metadata(&settings.ca_cert).map_err(|err| {
         Error::credentials(format!(
-            "cannot read the Kubernetes service account CA {} ({err}): set {SERVICE_ACCOUNT_CERT_PATH_ENV} \
-             to the CA bundle of the proxymux",
+            "cannot read the Kubernetes service account CA {} ({err}): set \
+             {SERVICE_ACCOUNT_CERT_PATH_ENV} to the CA bundle of the proxymux",
             settings.ca_cert.display()
         ))
     })?;
@@ -142,9 +144,9 @@ pub struct WorkloadIdentitySource {
 }
 
 /// What to check when the proxymux refuses the exchange.
-const PROXYMUX_HINT: &str = "check that the cluster is an OKE enhanced cluster, that the pod's service \
-     account token is valid, and that an IAM policy allows the workload (`allow any-user to use keys \
-     in compartment <c> where all {request.principal.type = 'workload', ...}`)";
+const PROXYMUX_HINT: &str = "check that the cluster is an OKE enhanced cluster, that the pod's \
+     service account token is valid, and that an IAM policy allows the workload (`allow any-user \
+     to use keys in compartment <c> where all {request.principal.type = 'workload', ...}`)";
 
 #[async_trait]
 impl TokenSource for WorkloadIdentitySource {

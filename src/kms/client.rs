@@ -444,7 +444,9 @@ impl KmsClient {
         let retry_after = header_str(resp.headers(), "retry-after")
             .and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let body = resp.bytes().await.map_err(|e| fail(network_error(op, &e)))?;
-        let body = Zeroizing::new(body.to_vec());
+        // Takes the buffer over (no copy when reqwest holds the only reference) so that the
+        // response, which may carry a plaintext or a DEK, is zeroed when dropped.
+        let body = Zeroizing::new(Vec::from(body));
         if (200..300).contains(&status) {
             return Ok(Response { body, request_id: response_id.unwrap_or(request_id) });
         }

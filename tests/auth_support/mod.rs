@@ -76,11 +76,15 @@ pub fn workload_env(emu: &Emulator) -> TestEnv {
         )
 }
 
-/// The emulator's seal config with `auth_type` set (and no OCI config file involved).
+/// The emulator's seal config with `auth_type` set (and no OCI config file involved), trusting
+/// the emulator's CA when it serves TLS.
 pub fn config_for(emu: &Emulator, auth_type: &str) -> ocikms::config::SealConfig {
     let mut map = emu.config_map();
     map.insert("auth_type".into(), Value::String(auth_type.into()));
     map.remove("config_file");
+    if let Some(ca) = emu.info["ca_cert"].as_str() {
+        map.insert("ca_cert".into(), Value::String(ca.into()));
+    }
     Emulator::config_from(&map)
 }
 
@@ -126,24 +130,13 @@ pub struct LoadReport {
     pub failures: Vec<String>,
     /// Distinct session tokens (key ids) the provider handed out during the run.
     pub tokens_seen: usize,
+    /// The slowest round trip (two KMS calls).
+    pub slowest: Duration,
 }
 
-/// Runs `loops` concurrent encrypt/decrypt loops until the provider has handed out
-/// `min_tokens` distinct tokens (or `limit` passes), watching the provider's key id.
-///
-/// The loops are tasks of a `LocalSet` (all in flight at once on one thread) while the provider's
-/// background refresh runs on the runtime's worker threads.
+/// Runs `loops` concurrent encrypt/decrypt tasks until the provider has handed out `min_tokens`
+/// distinct tokens (or `limit` passes), watching the provider's key id.
 pub async fn load_across_rotations(
-    seal: Arc<Seal>,
-    provider: Arc<dyn CredentialProvider>,
-    loops: usize,
-    min_tokens: usize,
-    limit: Duration,
-) -> LoadReport {
-    tokio::task::LocalSet::new().run_until(run_load(seal, provider, loops, min_tokens, limit)).await
-}
-
-async fn run_load(
     seal: Arc<Seal>,
     provider: Arc<dyn CredentialProvider>,
     loops: usize,
@@ -154,16 +147,18 @@ async fn run_load(
     let workers: Vec<_> = (0..loops)
         .map(|i| {
             let (seal, stop) = (seal.clone(), stop.clone());
-            tokio::task::spawn_local(async move {
-                let (mut ok, mut failures) = (0u64, Vec::new());
+            tokio::spawn(async move {
+                let (mut ok, mut failures, mut slowest) = (0u64, Vec::new(), Duration::ZERO);
                 let plaintext = format!("loop {i} secret");
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let started = Instant::now();
                     match round_trip(&seal, plaintext.as_bytes()).await {
                         Ok(()) => ok += 1,
                         Err(err) => failures.push(err.to_string()),
                     }
+                    slowest = slowest.max(started.elapsed());
                 }
-                (ok, failures)
+                (ok, failures, slowest)
             })
         })
         .collect();
@@ -176,11 +171,17 @@ async fn run_load(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut report = LoadReport { round_trips: 0, failures: Vec::new(), tokens_seen: tokens.len() };
+    let mut report = LoadReport {
+        round_trips: 0,
+        failures: Vec::new(),
+        tokens_seen: tokens.len(),
+        slowest: Duration::ZERO,
+    };
     for worker in workers {
-        let (ok, failures) = worker.await.expect("load loop panicked");
+        let (ok, failures, slowest) = worker.await.expect("load loop panicked");
         report.round_trips += ok;
         report.failures.extend(failures);
+        report.slowest = report.slowest.max(slowest);
     }
     report
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // CPUTime is the user+system CPU time of the whole process (all threads, Go and Rust alike).
@@ -81,4 +83,15 @@ func ProcessCPUTime(pid int) (time.Duration, error) {
 	}
 	const clockTicksPerSecond = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / clockTicksPerSecond, nil
+}
+
+// ThreadCPUTime is the calling OS thread's CPU time (clock_gettime(CLOCK_THREAD_CPUTIME_ID),
+// exact to the nanosecond); unlike wall time it does not grow while the thread is preempted.
+// Goroutines must call runtime.LockOSThread first.
+func ThreadCPUTime() (time.Duration, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, fmt.Errorf("reading the thread CPU clock: %w", err)
+	}
+	return time.Duration(ts.Nano()), nil
 }
