@@ -39,25 +39,26 @@ func TestMain(m *testing.M) {
 }
 
 // vaultOptions are the options Vault passes to SetConfig (configutil/kms.go).
-func vaultOptions(keyID string) []wrapping.Option {
+func vaultOptions(keyID string, config map[string]string) []wrapping.Option {
 	return []wrapping.Option{
 		wrapping.WithKeyId(keyID),
-		wrapping.WithConfigMap(emu.ConfigMap()),
+		wrapping.WithConfigMap(config),
 		wrapping.WithDisallowEnvVars(true),
 	}
 }
 
-// newPair configures the official Go wrapper and ours on the same key, as Vault would.
-func newPair(t *testing.T) (*official.Wrapper, *ours.Wrapper) {
+// newPair configures the official Go wrapper and ours on the same key with the same seal config,
+// as Vault would, and checks that both report the same metadata with the wanted principal_type.
+func newPair(t *testing.T, config map[string]string, principal string) (*official.Wrapper, *ours.Wrapper) {
 	t.Helper()
 	ctx := context.Background()
 	goWrapper := official.NewWrapper()
-	goConfig, err := goWrapper.SetConfig(ctx, vaultOptions(emu.KeyID)...)
+	goConfig, err := goWrapper.SetConfig(ctx, vaultOptions(emu.KeyID, config)...)
 	if err != nil {
 		t.Fatalf("official SetConfig: %v", err)
 	}
 	ourWrapper := ours.NewWrapper()
-	ourConfig, err := ourWrapper.SetConfig(ctx, append(vaultOptions(emu.KeyID), ours.WithLogger(hclog.NewNullLogger()))...)
+	ourConfig, err := ourWrapper.SetConfig(ctx, append(vaultOptions(emu.KeyID, config), ours.WithLogger(hclog.NewNullLogger()))...)
 	if err != nil {
 		t.Fatalf("our SetConfig: %v", err)
 	}
@@ -66,6 +67,9 @@ func newPair(t *testing.T) (*official.Wrapper, *ours.Wrapper) {
 		if goConfig.Metadata[key] != ourConfig.Metadata[key] {
 			t.Fatalf("metadata %s: official %q, ours %q", key, goConfig.Metadata[key], ourConfig.Metadata[key])
 		}
+	}
+	if got := ourConfig.Metadata["principal_type"]; got != principal {
+		t.Fatalf("principal_type %q (both), want %q", got, principal)
 	}
 	return goWrapper, ourWrapper
 }
@@ -233,7 +237,7 @@ func crossCheck(t *testing.T, goWrapper *official.Wrapper, ourWrapper *ours.Wrap
 }
 
 func TestInteropWithTheOfficialWrapperAcrossARotation(t *testing.T) {
-	goWrapper, ourWrapper := newPair(t)
+	goWrapper, ourWrapper := newPair(t, emu.ConfigMap(), "user")
 	api := newSDK(t)
 	ctx := context.Background()
 
@@ -274,7 +278,7 @@ func TestInteropWithTheOfficialWrapperAcrossARotation(t *testing.T) {
 // WithConfigMap and WithDisallowEnvVars, the periodic seal health check (encrypt + decrypt of a
 // random value), and KeyId reporting the new key version after an OCI key rotation.
 func TestVaultShapedSequence(t *testing.T) {
-	goWrapper, ourWrapper := newPair(t)
+	goWrapper, ourWrapper := newPair(t, emu.ConfigMap(), "user")
 	api := newSDK(t)
 	ctx := context.Background()
 	if typ, _ := ourWrapper.Type(ctx); typ != wrapping.WrapperTypeOciKms {

@@ -55,22 +55,7 @@ pub(crate) fn service_error(
 
 fn classify(op: &Operation, status: u16, body: &ErrorBody) -> (ErrorCode, String) {
     match status {
-        401 => {
-            let text = body.message.to_ascii_lowercase();
-            let clock = ["date", "clock", "skew", "time"].iter().any(|w| text.contains(w));
-            let advice = if clock {
-                "the request date was rejected: check that this host's clock is correct (NTP); OCI \
-                 allows 5 minutes of skew"
-                    .to_owned()
-            } else {
-                format!(
-                    "OCI did not accept the request signature of {}: check the key file, \
-                     fingerprint, tenancy and user OCIDs (or that the session token is valid)",
-                    op.principal
-                )
-            };
-            (ErrorCode::NotAuthenticated, advice)
-        }
+        401 => (ErrorCode::NotAuthenticated, not_authenticated_advice(op, &body.message)),
         404 => {
             let subject = match op.principal_type {
                 PrincipalType::User | PrincipalType::Session => "group <group>",
@@ -108,6 +93,38 @@ fn classify(op: &Operation, status: u16, body: &ErrorBody) -> (ErrorCode, String
             "OCI KMS refused the request: see the service's message".to_owned(),
         ),
     }
+}
+
+/// Advice for a 401, from OCI's message. An expired security token is checked first: its message
+/// ("... expired at <time> ...") would otherwise read as a clock problem.
+fn not_authenticated_advice(op: &Operation, message: &str) -> String {
+    let text = message.to_ascii_lowercase();
+    if text.contains("token") && text.contains("expired") {
+        let source = match op.principal_type {
+            PrincipalType::Instance => {
+                "check that the metadata service and the federation endpoint are reachable"
+            }
+            PrincipalType::Resource => "check that the resource principal token (RPST) is renewed",
+            PrincipalType::Workload => "check the service account token and the proxymux endpoint",
+            PrincipalType::Session => "run `oci session refresh` (security_token_file)",
+            PrincipalType::User => "check which credentials the OCI config profile selects",
+        };
+        return format!(
+            "the security token of {} expired: the provider refreshes (or re-reads) it and \
+             retries once on its own, so the token source did not yield a valid one; {source}",
+            op.principal
+        );
+    }
+    if ["date", "clock", "skew", "time"].iter().any(|w| text.contains(w)) {
+        return "the request date was rejected: check that this host's clock is correct (NTP); \
+                OCI allows 5 minutes of skew"
+            .to_owned();
+    }
+    format!(
+        "OCI did not accept the request signature of {}: check the key file, fingerprint, \
+         tenancy and user OCIDs (or that the session token is valid)",
+        op.principal
+    )
 }
 
 /// Maps a transport failure (DNS, connect, TLS, reset, malformed HTTP).
@@ -222,6 +239,27 @@ mod tests {
         assert!(skew.message().contains("clock"), "{skew}");
         let sig = map(401, "NotAuthenticated", "signature invalid");
         assert!(sig.message().contains("fingerprint"), "{sig}");
+    }
+
+    #[test]
+    fn expired_token_is_not_taken_for_clock_skew() {
+        let message = "token check failed: the security token expired at 1764470000 (Unix \
+                       time); get a new one";
+        let body = serde_json::json!({ "code": "NotAuthenticated", "message": message });
+        let instance = Operation {
+            principal: "instance ocid1.instance.oc1..i".into(),
+            principal_type: PrincipalType::Instance,
+            ..op()
+        };
+        let expired = service_error(&instance, 401, None, "sent", body.to_string().as_bytes());
+        let msg = expired.message();
+        assert_eq!(expired.code(), ErrorCode::NotAuthenticated);
+        assert!(msg.contains("security token of instance ocid1.instance.oc1..i expired"), "{msg}");
+        assert!(msg.contains("refreshes") && msg.contains("metadata service"), "{msg}");
+        assert!(!msg.contains("clock"), "{msg}");
+        let skew = map(401, "NotAuthenticated", "The request time is outside the allowed skew");
+        assert!(skew.message().contains("clock"), "{skew}");
+        assert!(!skew.message().contains("expired"), "{skew}");
     }
 
     #[test]

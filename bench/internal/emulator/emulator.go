@@ -25,7 +25,6 @@ type Endpoints struct {
 	Tenancy            string `json:"tenancy"`
 	User               string `json:"user"`
 	Fingerprint        string `json:"fingerprint"`
-	PID                int    `json:"pid"`
 }
 
 // APIKeyFile is the PEM key file of the DEFAULT profile of the emulator's OCI config.

@@ -23,6 +23,8 @@ type Endpoints struct {
 	AdminURL           string `json:"admin_url"`
 	KeyID              string `json:"key_id"`
 	OCIConfigFile      string `json:"oci_config_file"`
+	MetadataBaseURL    string `json:"metadata_base_url"` // instance metadata service (OCI_METADATA_BASE_URL)
+	AuthURL            string `json:"auth_url"`          // federation host (OCI_SDK_AUTH_CLIENT_REGION_URL)
 }
 
 // Emulator is a running emulator process with its own state directory.
@@ -136,4 +138,24 @@ func (e *Emulator) admin(method, path, body string) error {
 		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
 	}
 	return nil
+}
+
+// RouteTotals returns how many requests the emulator has answered per route ("federation",
+// "metadata", "encrypt", ...), from its counters.
+func (e *Emulator) RouteTotals() (map[string]uint64, error) {
+	resp, err := http.Get(e.AdminURL + "/counters")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/counters: HTTP %d", e.AdminURL, resp.StatusCode)
+	}
+	var counters struct {
+		Totals map[string]uint64 `json:"totals"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&counters); err != nil {
+		return nil, fmt.Errorf("GET %s/counters: %w", e.AdminURL, err)
+	}
+	return counters.Totals, nil
 }
