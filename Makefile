@@ -45,7 +45,7 @@ test-c:
 	tests/c/run.sh
 
 test-python:
-	python3 -m pytest -q tests/python
+	python3 -m pytest -q tests/python tests/docs
 
 clean:
 	$(CARGO) clean
