@@ -13,7 +13,7 @@ export OCIKMS_LIB_DIR := $(PROFILE_DIR)
 export CGO_ENABLED := 1
 
 .PHONY: all build tools demo test test-rust test-header test-gosdk test-go test-c test-python \
-        bench clean
+        bench test-bench-smoke clean
 
 all: build
 
@@ -26,7 +26,7 @@ build: tools
 demo: build
 	cd go-bindings/interop && $(GO) run ./cmd/ocikms-demo
 
-test: build test-rust test-header test-gosdk test-go test-c test-python
+test: build test-rust test-header test-gosdk test-go test-c test-python test-bench-smoke
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -46,6 +46,13 @@ test-c:
 
 test-python:
 	python3 -m pytest -q tests/python tests/docs
+
+bench: build
+	scripts/bench.sh
+
+# Only checks that the benchmark harness runs on a tiny workload: no timing assertions.
+test-bench-smoke:
+	scripts/bench.sh --smoke
 
 clean:
 	$(CARGO) clean

@@ -15,12 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ocikms/ocikms/bench/internal/emulator"
 	"github.com/ocikms/ocikms/bench/internal/floors"
 	"github.com/ocikms/ocikms/bench/internal/impls"
 	"github.com/ocikms/ocikms/bench/internal/proc"
 	"github.com/ocikms/ocikms/bench/internal/report"
 	"github.com/ocikms/ocikms/bench/internal/scenario"
+	"github.com/ocikms/ocikms/go-bindings/emulatortest"
 )
 
 // officialModule is the module path of Vault's Go ocikms wrapper.
@@ -71,7 +71,7 @@ func runMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	emu, err := emulator.Start(cfg.emulatorBin)
+	emu, err := emulatortest.Start(cfg.emulatorBin)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func runMain(args []string) error {
 
 // measureFloors measures one signature's cost (Go crypto/rsa here; aws-lc through the sign_floor
 // binary) and the emulator's capacity for a replayed signed request.
-func measureFloors(cfg *runConfig, emu *emulator.Emulator, info *report.RunInfo) (report.Floors, error) {
+func measureFloors(cfg *runConfig, emu *emulatortest.Emulator, info *report.RunInfo) (report.Floors, error) {
 	var fl report.Floors
 	keyFile, err := emu.APIKeyFile()
 	if err != nil {
@@ -197,7 +197,7 @@ func awsLcSignMicros(bin, keyFile string, iterations int) (float64, error) {
 }
 
 // runWorker runs one implementation's scenarios in a fresh process of this binary.
-func runWorker(cfg *runConfig, emu *emulator.Emulator, home, impl string) (*scenario.WorkerReport, error) {
+func runWorker(cfg *runConfig, emu *emulatortest.Emulator, home, impl string) (*scenario.WorkerReport, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err

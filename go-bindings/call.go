@@ -10,7 +10,6 @@ import "C"
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 	"unsafe"
 )
@@ -25,8 +24,9 @@ type callSpec struct {
 type cCall func(opts *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t
 
 // callWithContext runs call with options built from ctx and spec: the ctx deadline becomes the
-// call's timeout, and a goroutine cancels the call's token when ctx is cancelled, so an
-// in-flight call returns promptly. No Go pointer is handed to C: AAD is copied to C memory.
+// call's timeout, and a context.AfterFunc callback cancels the call's token when ctx is
+// cancelled, so an in-flight call returns promptly. No Go pointer is handed to C: AAD is copied
+// to C memory.
 func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(err)
@@ -46,26 +46,22 @@ func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 		// Rounded up (and one more) so the library's timer fires at or after ctx's deadline.
 		opts.timeout_ms = C.uint64_t(time.Until(deadline)/time.Millisecond + 1)
 	}
-	if done := ctx.Done(); done != nil {
+	if ctx.Done() != nil {
 		token := C.ocikms_cancel_token_new()
 		if token == nil {
 			return newError(CodeInternal, "cannot create a cancellation token")
 		}
 		opts.cancel = token
-		stop := make(chan struct{})
-		var watcher sync.WaitGroup
-		watcher.Add(1)
-		go func() {
-			defer watcher.Done()
-			select {
-			case <-done:
-				C.ocikms_cancel_token_cancel(token)
-			case <-stop:
-			}
-		}()
+		// context.AfterFunc registers a callback instead of starting a goroutine per call.
+		fired := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() {
+			C.ocikms_cancel_token_cancel(token)
+			close(fired)
+		})
 		defer func() {
-			close(stop)
-			watcher.Wait()
+			if !stop() {
+				<-fired // the callback started: let it finish before the token is freed
+			}
 			C.ocikms_cancel_token_free(token)
 		}()
 	}
@@ -80,7 +76,7 @@ func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 	case (err.Code == CodeCancelled || err.Code == CodeTimeout) && ctx.Err() != nil:
 		err.cause = ctx.Err()
 		if errors.Is(err.cause, context.DeadlineExceeded) {
-			// The watcher cancelled the call because ctx's deadline passed.
+			// The callback cancelled the call because ctx's deadline passed.
 			err.Code = CodeTimeout
 		}
 	case err.Code == CodeTimeout && hasDeadline && !time.Now().Before(deadline):
@@ -112,12 +108,24 @@ func bytesArg(b []byte) (*C.uint8_t, C.size_t) {
 
 // takeBuffer copies a library buffer into Go memory and frees (zeroes) the C copy.
 func takeBuffer(buf *C.ocikms_buffer) []byte {
-	defer C.ocikms_buffer_free(buf)
-	out := make([]byte, int(buf.len))
-	if len(out) > 0 {
-		copy(out, unsafe.Slice((*byte)(unsafe.Pointer(buf.data)), len(out)))
-	}
+	var out []byte
+	useBuffer(buf, func(view []byte) error {
+		out = make([]byte, len(view))
+		copy(out, view)
+		return nil
+	})
 	return out
+}
+
+// useBuffer hands use a view of a library buffer (no copy), then frees (zeroes) the C buffer:
+// use must not keep the view or anything that aliases it.
+func useBuffer(buf *C.ocikms_buffer, use func(view []byte) error) error {
+	defer C.ocikms_buffer_free(buf)
+	var view []byte
+	if buf.len > 0 {
+		view = unsafe.Slice((*byte)(unsafe.Pointer(buf.data)), int(buf.len))
+	}
+	return use(view)
 }
 
 // takeString copies a library string into Go memory and frees the C copy.

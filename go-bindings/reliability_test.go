@@ -32,7 +32,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	wrapping "github.com/hashicorp/go-kms-wrapping/v2"
 
-	"github.com/ocikms/ocikms/go-bindings/internal/emulator"
+	"github.com/ocikms/ocikms/go-bindings/emulatortest"
 )
 
 // faultMix is the issue's fault plan: 5% 503, 5% 429 with Retry-After, 1% resets, 1% 2 s delays.
@@ -44,9 +44,9 @@ const faultMix = `{"rules":[
  "seed":6}`
 
 // ownEmulator starts an emulator for one test (fault plans must not leak into other tests).
-func ownEmulator(t *testing.T) *emulator.Emulator {
+func ownEmulator(t *testing.T) *emulatortest.Emulator {
 	t.Helper()
-	e, err := emulator.Start()
+	e, err := emulatortest.Start(emulatortest.DefaultBinary())
 	if err != nil {
 		t.Fatalf("emulator: %v", err)
 	}
@@ -55,7 +55,7 @@ func ownEmulator(t *testing.T) *emulator.Emulator {
 }
 
 // wrapperOn configures a wrapper on e with extra config keys (request_timeout, max_retries...).
-func wrapperOn(t *testing.T, e *emulator.Emulator, extra map[string]string) *Wrapper {
+func wrapperOn(t *testing.T, e *emulatortest.Emulator, extra map[string]string) *Wrapper {
 	t.Helper()
 	config := e.ConfigMap()
 	config["config_file"] = e.OCIConfigFile
@@ -83,7 +83,7 @@ func envInt(name string, fallback int) int {
 }
 
 // counters reads the emulator's per-route outcome counters.
-func counters(t *testing.T, e *emulator.Emulator) map[string]map[string]uint64 {
+func counters(t *testing.T, e *emulatortest.Emulator) map[string]map[string]uint64 {
 	t.Helper()
 	resp, err := http.Get(e.AdminURL + "/counters")
 	if err != nil {

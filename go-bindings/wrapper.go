@@ -197,38 +197,54 @@ func sealMetadata(seal *C.ocikms_seal) (map[string]string, error) {
 // Encrypt encrypts plaintext (empty allowed, nil rejected as in the Go wrapper). Honours
 // WithAad, WithoutEnvelope (mechanism 1: OCI encrypts the plaintext directly) and ctx.
 func (w *Wrapper) Encrypt(ctx context.Context, plaintext []byte, opt ...wrapping.Option) (*wrapping.BlobInfo, error) {
-	raw, err := w.EncryptBytes(ctx, plaintext, opt...)
+	spec, err := encryptSpec(plaintext, opt)
 	if err != nil {
 		return nil, err
 	}
-	blob := new(wrapping.BlobInfo)
-	if err := proto.Unmarshal(raw, blob); err != nil {
-		return nil, newError(CodeInternal, "the library returned a BlobInfo that does not parse: %v", err)
-	}
-	return blob, nil
+	var blob *wrapping.BlobInfo
+	err = w.encrypt(ctx, plaintext, spec, func(buf *C.ocikms_buffer) error {
+		var err error
+		blob, err = decodeBlob(buf)
+		return err
+	})
+	return blob, err
 }
 
 // EncryptBytes is Encrypt returning the BlobInfo protobuf bytes exactly as the C ABI produced
 // them (the bytes Vault stores). As in the Go ocikms wrapper, WithAad is ignored together with
 // WithoutEnvelope (mechanism 1 has no AAD; the C ABI itself refuses the combination).
 func (w *Wrapper) EncryptBytes(ctx context.Context, plaintext []byte, opt ...wrapping.Option) ([]byte, error) {
+	spec, err := encryptSpec(plaintext, opt)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	err = w.encrypt(ctx, plaintext, spec, func(buf *C.ocikms_buffer) error {
+		out = takeBuffer(buf)
+		return nil
+	})
+	return out, err
+}
+
+// encryptSpec validates an encrypt's arguments and builds its call options.
+func encryptSpec(plaintext []byte, opt []wrapping.Option) (callSpec, error) {
 	if plaintext == nil {
-		return nil, newError(CodeInvalidArgument, "given plaintext for encryption is nil")
+		return callSpec{}, newError(CodeInvalidArgument, "given plaintext for encryption is nil")
 	}
 	opts, err := getOpts(opt...)
 	if err != nil {
-		return nil, err
+		return callSpec{}, err
 	}
 	spec := callSpec{aad: opts.WithAad, withoutEnvelope: opts.WithoutEnvelope}
 	if spec.withoutEnvelope {
 		spec.aad = nil
 	}
-	return w.encryptBytes(ctx, plaintext, spec)
+	return spec, nil
 }
 
-func (w *Wrapper) encryptBytes(ctx context.Context, plaintext []byte, spec callSpec) ([]byte, error) {
-	var out []byte
-	err := w.withSeal(func(seal *C.ocikms_seal) error {
+// encrypt runs one encrypt and hands the library's BlobInfo buffer to take, which must free it.
+func (w *Wrapper) encrypt(ctx context.Context, plaintext []byte, spec callSpec, take func(buf *C.ocikms_buffer) error) error {
+	return w.withSeal(func(seal *C.ocikms_seal) error {
 		ptr, n := bytesArg(plaintext)
 		var buf C.ocikms_buffer
 		err := callWithContext(ctx, spec, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
@@ -238,10 +254,24 @@ func (w *Wrapper) encryptBytes(ctx context.Context, plaintext []byte, spec callS
 		if err != nil {
 			return err
 		}
-		out = takeBuffer(&buf)
+		return take(&buf)
+	})
+}
+
+// decodeBlob parses a library BlobInfo buffer without copying it into Go memory first, then
+// frees it. proto.Unmarshal copies bytes and string fields, so the result does not alias C memory.
+func decodeBlob(buf *C.ocikms_buffer) (*wrapping.BlobInfo, error) {
+	blob := new(wrapping.BlobInfo)
+	err := useBuffer(buf, func(view []byte) error {
+		if err := proto.Unmarshal(view, blob); err != nil {
+			return newError(CodeInternal, "the library returned a BlobInfo that does not parse: %v", err)
+		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return blob, nil
 }
 
 // Decrypt decrypts a BlobInfo written by this wrapper or by the Go ocikms wrapper (either
@@ -298,7 +328,7 @@ func (w *Wrapper) Rewrap(ctx context.Context, in *wrapping.BlobInfo, opt ...wrap
 	if err != nil {
 		return nil, false, newError(CodeMalformedBlob, "cannot encode the BlobInfo: %v", err)
 	}
-	var outRaw []byte
+	var blob *wrapping.BlobInfo
 	var changed C.bool
 	err = w.withSeal(func(seal *C.ocikms_seal) error {
 		ptr, n := bytesArg(raw)
@@ -310,15 +340,11 @@ func (w *Wrapper) Rewrap(ctx context.Context, in *wrapping.BlobInfo, opt ...wrap
 		if err != nil {
 			return err
 		}
-		outRaw = takeBuffer(&buf)
-		return nil
+		blob, err = decodeBlob(&buf)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
-	}
-	blob := new(wrapping.BlobInfo)
-	if err := proto.Unmarshal(outRaw, blob); err != nil {
-		return nil, false, newError(CodeInternal, "the library returned a BlobInfo that does not parse: %v", err)
 	}
 	return blob, bool(changed), nil
 }

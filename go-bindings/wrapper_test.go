@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,21 +14,13 @@ import (
 	wrapping "github.com/hashicorp/go-kms-wrapping/v2"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/ocikms/ocikms/go-bindings/internal/emulator"
+	"github.com/ocikms/ocikms/go-bindings/emulatortest"
 )
 
-var emu *emulator.Emulator
+var emu *emulatortest.Emulator
 
 func TestMain(m *testing.M) {
-	var err error
-	emu, err = emulator.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "emulator:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	emu.Stop()
-	os.Exit(code)
+	emulatortest.Main(m, func(e *emulatortest.Emulator) { emu = e })
 }
 
 // configured returns a wrapper set up as Vault does, against the emulator.

@@ -34,7 +34,9 @@ pub fn encrypt(plaintext: &[u8], aad: &[u8]) -> Result<Envelope> {
     let key = aead_key(&dek)?;
     let nonce = Nonce::try_assume_unique_for_key(&iv)
         .map_err(|_| Error::internal("envelope encrypt: bad IV length"))?;
-    let mut ciphertext = plaintext.to_vec();
+    // Room for the tag up front: appending it then needs no realloc + copy of the ciphertext.
+    let mut ciphertext = Vec::with_capacity(plaintext.len() + AES_256_GCM.tag_len());
+    ciphertext.extend_from_slice(plaintext);
     key.seal_in_place_append_tag(nonce, Aad::from(aad), &mut ciphertext)
         .map_err(|_| Error::internal("envelope encrypt: AES-256-GCM seal failed"))?;
     Ok(Envelope { dek, iv, ciphertext })

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"os"
 	"testing"
 
@@ -18,24 +17,18 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	ours "github.com/ocikms/ocikms/go-bindings"
-	"github.com/ocikms/ocikms/go-bindings/internal/emulator"
+	"github.com/ocikms/ocikms/go-bindings/emulatortest"
 )
 
-var emu *emulator.Emulator
+var emu *emulatortest.Emulator
 
 func TestMain(m *testing.M) {
-	var err error
-	emu, err = emulator.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "emulator:", err)
-		os.Exit(1)
-	}
-	// Both implementations find the emulator's API key the same way: the OCI SDK's default
-	// config provider falls back to OCI_CONFIG_FILE when ~/.oci/config does not exist.
-	os.Setenv("OCI_CONFIG_FILE", emu.OCIConfigFile)
-	code := m.Run()
-	emu.Stop()
-	os.Exit(code)
+	emulatortest.Main(m, func(e *emulatortest.Emulator) {
+		emu = e
+		// Both implementations find the emulator's API key the same way: the OCI SDK's default
+		// config provider falls back to OCI_CONFIG_FILE when ~/.oci/config does not exist.
+		os.Setenv("OCI_CONFIG_FILE", emu.OCIConfigFile)
+	})
 }
 
 // vaultOptions are the options Vault passes to SetConfig (configutil/kms.go).

@@ -46,7 +46,10 @@ pub extern "C" fn ocikms_buffer_free(buf: *mut ocikms_buffer) {
         }
         // SAFETY: `data`/`len` come from `from_boxed`: a `Box<[u8]>` of exactly `len` bytes.
         let mut bytes = unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(buf.data, buf.len)) };
-        bytes.zeroize();
+        // Zeroize the `[u8]`, not the `Box<[u8]>`: zeroize's `Box<[Z]>` impl writes byte by byte
+        // (volatile), the slice impl is one memset behind an optimization barrier.
+        let slice: &mut [u8] = &mut bytes;
+        slice.zeroize();
         drop(bytes);
         buf.data = ptr::null_mut();
         buf.len = 0;

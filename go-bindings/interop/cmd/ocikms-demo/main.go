@@ -23,7 +23,7 @@ import (
 	"github.com/oracle/oci-go-sdk/v60/keymanagement"
 
 	ocikms "github.com/ocikms/ocikms/go-bindings"
-	"github.com/ocikms/ocikms/go-bindings/internal/emulator"
+	"github.com/ocikms/ocikms/go-bindings/emulatortest"
 )
 
 // aad binds the root key to its storage path, as Vault's seal wrapping does.
@@ -57,10 +57,10 @@ func run() error {
 	ctx := context.Background()
 	fmt.Printf("ocikms %s — a Vault-like seal lifecycle against the local OCI KMS emulator\n\n", ocikms.Version())
 
-	var emu *emulator.Emulator
+	var emu *emulatortest.Emulator
 	if err := step("start the OCI KMS emulator", func() (string, error) {
 		var err error
-		emu, err = emulator.Start()
+		emu, err = emulatortest.Start(emulatortest.DefaultBinary())
 		if err != nil {
 			return "", err
 		}
@@ -145,7 +145,7 @@ func run() error {
 
 // rotate creates a new key version through the management API, as `oci kms management key-version
 // create` would.
-func rotate(ctx context.Context, emu *emulator.Emulator) (string, error) {
+func rotate(ctx context.Context, emu *emulatortest.Emulator) (string, error) {
 	client, err := keymanagement.NewKmsManagementClientWithConfigurationProvider(common.DefaultConfigProvider(), emu.ManagementEndpoint)
 	if err != nil {
 		return "", err
