@@ -43,6 +43,7 @@ test-go:
 
 test-c:
 	tests/c/run.sh
+	tests/c/soak.sh
 
 test-python:
 	python3 -m pytest -q tests/python tests/docs

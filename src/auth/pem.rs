@@ -60,7 +60,10 @@ pub fn parse_key(pem_bytes: &[u8], passphrase: Option<&str>, source: &str) -> Re
         ))
     };
     let wrong_passphrase = || {
-        Error::credentials(format!("wrong pass_phrase for key file {source} (decryption failed)"))
+        Error::credentials(format!(
+            "wrong pass_phrase for key file {source} (decryption failed): fix pass_phrase in the \
+             OCI config profile, or re-export the key with the passphrase you have"
+        ))
     };
 
     match (tag, legacy_encryption) {
@@ -481,7 +484,11 @@ mod tests {
             assert_eq!(err.code(), ErrorCode::Credentials);
             assert_eq!(
                 err.message(),
-                format!("wrong pass_phrase for key file {} (decryption failed)", path.display())
+                format!(
+                    "wrong pass_phrase for key file {} (decryption failed): fix pass_phrase in the \
+                     OCI config profile, or re-export the key with the passphrase you have",
+                    path.display()
+                )
             );
             let err = load_key_file(&path, None).unwrap_err();
             assert!(err.message().contains("encrypted but no pass_phrase"), "{file}: {err}");
