@@ -17,6 +17,6 @@ pub mod kms;
 pub mod seal;
 pub mod signing;
 
-pub use error::{Error, ErrorCode, Result, ServiceDetails};
 pub use blocking::BlockingSeal;
+pub use error::{Error, ErrorCode, Result, ServiceDetails};
 pub use seal::{CallOptions, Seal};

@@ -321,7 +321,10 @@ mod tests {
         assert!(check_direct_size(&[0; MAX_DIRECT_PLAINTEXT]).is_ok());
         let err = check_direct_size(&[0; MAX_DIRECT_PLAINTEXT + 1]).unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidArgument);
-        assert!(err.message().contains("4097 bytes") && err.message().contains("envelope"), "{err}");
+        assert!(
+            err.message().contains("4097 bytes") && err.message().contains("envelope"),
+            "{err}"
+        );
     }
 
     #[test]

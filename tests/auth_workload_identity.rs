@@ -4,11 +4,8 @@
 mod auth_support;
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use auth_support::{
-    load_across_rotations, provider, round_trip, seal_for, seal_with, workload_env,
+    load_across_rotations_one_token_call_each, provider, round_trip, seal_for, workload_env,
 };
 use common::Emulator;
 use ocikms::ErrorCode;
@@ -30,35 +27,8 @@ async fn thirty_two_loops_across_ten_rotations_one_exchange_each() {
     args.extend(["--token-lifetime", "5s"]);
     let emu = Emulator::start_with(&args, None);
     let provider = provider(&emu, "workload_identity", &workload_env(&emu)).unwrap();
-    let seal =
-        Arc::new(seal_with(&emu, "workload_identity", provider.clone()).await.expect("seal init"));
-    let report = load_across_rotations(seal, provider, 32, 11, Duration::from_secs(90)).await;
-    println!(
-        "{} round trips over {} tokens, slowest {:?}",
-        report.round_trips, report.tokens_seen, report.slowest
-    );
-    assert!(
-        report.failures.is_empty(),
-        "{} failed calls, first: {:?}",
-        report.failures.len(),
-        report.failures.first()
-    );
-    assert!(report.tokens_seen >= 11, "only {} tokens in 90 s", report.tokens_seen);
-    assert!(report.round_trips > 100, "only {} round trips", report.round_trips);
-    let exchanges = emu.total("workload").await;
-    assert!(
-        exchanges == report.tokens_seen as u64 || exchanges == report.tokens_seen as u64 + 1,
-        "{exchanges} proxymux calls for {} tokens",
-        report.tokens_seen
-    );
-    // A request signed just before its token's expiry can reach a loaded server just after it:
-    // the 401 is answered by one retry with the newer token (no extra token request, see
-    // above). At worst each loop is caught so once per rotation; a stale token kept in use
-    // would fail far more often (and the calls would fail).
-    let unauthorized = emu.count("encrypt", "401").await + emu.count("decrypt", "401").await;
-    println!("{unauthorized} requests crossed a token expiry and were retried");
-    let bound = 32 * report.tokens_seen as u64;
-    assert!(unauthorized <= bound, "{unauthorized} 401s for {} tokens", report.tokens_seen);
+    load_across_rotations_one_token_call_each(&emu, "workload_identity", provider, "workload")
+        .await;
 }
 
 #[tokio::test]

@@ -10,10 +10,10 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use common::Emulator;
+use base64::Engine as _;
+use common::{policy_denied_world, Emulator};
 use ocikms::blob::{BlobInfo, MULTI_WRAP_HEADER};
 use ocikms::{CallOptions, Error, ErrorCode};
-use base64::Engine as _;
 use serde_json::{json, Value};
 
 /// Starts a seal from `map`; returns the init error (the seal must not come up).
@@ -46,7 +46,10 @@ fn oci_config_with(emu: &Emulator, profile: &str, edits: &[(&str, &str)]) -> Pat
 }
 
 /// The ready seal config, but reading credentials from `config_file`.
-fn map_with_config_file(emu: &Emulator, file: &PathBuf) -> std::collections::BTreeMap<String, Value> {
+fn map_with_config_file(
+    emu: &Emulator,
+    file: &PathBuf,
+) -> std::collections::BTreeMap<String, Value> {
     let mut map = emu.config_map();
     map.insert("config_file".into(), json!(file.display().to_string()));
     map
@@ -56,7 +59,10 @@ fn map_with_config_file(emu: &Emulator, file: &PathBuf) -> std::collections::BTr
 fn unknown_auth_type_is_a_config_error_listing_the_valid_ones() {
     let mut map = std::collections::BTreeMap::new();
     map.insert("key_id".to_owned(), json!("ocid1.key.oc1..k"));
-    map.insert("crypto_endpoint".to_owned(), json!("https://v-crypto.kms.us-ashburn-1.oraclecloud.com"));
+    map.insert(
+        "crypto_endpoint".to_owned(),
+        json!("https://v-crypto.kms.us-ashburn-1.oraclecloud.com"),
+    );
     map.insert("auth_type".to_owned(), json!("kerberos"));
     let err = ocikms::config::SealConfig::from_sources(&map, None, true, &|_| None).unwrap_err();
     assert_eq!(err.code(), ErrorCode::Config, "{err}");
@@ -118,7 +124,13 @@ async fn fingerprint_mismatch_names_both_fingerprints() {
 async fn expired_session_token_says_to_refresh_it() {
     let emu = Emulator::start();
     let url = format!("{}/_emulator/token-lifetime", emu.field("crypto_endpoint"));
-    let resp = ocikms::kms::http_client(None).unwrap().put(url).body(r#"{"seconds":1}"#).send().await.unwrap();
+    let resp = ocikms::kms::http_client(None)
+        .unwrap()
+        .put(url)
+        .body(r#"{"seconds":1}"#)
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_success(), "token-lifetime: {}", resp.status());
     emu.admin_post("session-token/refresh", json!({})).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -144,7 +156,8 @@ fn skewed_clock_proxy(upstream: &str, skew: Duration) -> String {
         for client in listener.incoming() {
             let Ok(mut client) = client else { return };
             let Ok(mut server) = TcpStream::connect(&upstream) else { return };
-            let (mut client_r, mut server_w) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut client_r, mut server_w) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
             std::thread::spawn(move || {
                 let mut buf = vec![0u8; 64 * 1024];
                 while let Ok(n) = client_r.read(&mut buf) {
@@ -256,11 +269,7 @@ async fn truncated_and_garbage_protobuf_are_malformed_blobs() {
 #[tokio::test]
 async fn deleted_key_is_incorrect_state() {
     let emu = Emulator::start();
-    let seal = emu.seal().await;
-    let key_id = emu.field("key_id");
-    let blob = seal.encrypt(b"v", &CallOptions::default()).await.unwrap();
-    let ctx = seal.context(&CallOptions::default());
-    seal.client().disable_key(&ctx, &key_id).await.unwrap();
+    let (seal, key_id, blob) = emu.seal_with_disabled_key().await;
     let path = format!("/20180608/keys/{key_id}/actions/scheduleDeletion");
     let (status, text) = signed_post(&emu, &path, b"{}").await;
     assert_eq!(status, 200, "scheduleDeletion: {text}");
@@ -277,35 +286,12 @@ async fn deleted_key_is_incorrect_state() {
 
 #[tokio::test]
 async fn policy_denial_names_the_principal_and_the_policy_statement() {
-    let emu = Emulator::start_with(&[], Some(&denying_world()));
+    let emu = Emulator::start_with(&[], Some(&policy_denied_world()));
     let err = init_error(&emu, &emu.config_map()).await;
     assert_eq!(err.code(), ErrorCode::NotAuthorizedOrNotFound, "{err}");
     let msg = err.message();
     assert!(msg.contains("user ocid1.user.oc1..aaaaaaaaoperator"), "principal: {msg}");
     assert!(msg.contains("allow group <group> to use keys in compartment"), "policy: {msg}");
-}
-
-/// A tenancy where the ready user's group may use keys only in another compartment.
-fn denying_world() -> Value {
-    json!({
-        "region": "us-phoenix-1",
-        "tenancies": [{
-            "name": "denied",
-            "id": "ocid1.tenancy.oc1..aaaaaaaadeniedtenancy",
-            "policies": ["allow group Operators to use keys in compartment elsewhere"],
-            "compartments": [
-                {"name": "vaults", "id": "ocid1.compartment.oc1..aaaaaaaavaults"},
-                {"name": "elsewhere", "id": "ocid1.compartment.oc1..aaaaaaaaelsewhere"}
-            ],
-            "users": [{"id": "ocid1.user.oc1..aaaaaaaaoperator", "groups": ["Operators"]}],
-            "vaults": [{"id": "ocid1.vault.oc1.phx.aaaaaaaavault", "compartment": "vaults"}],
-            "keys": [{
-                "id": "ocid1.key.oc1.phx.aaaaaaaakey",
-                "vault": "ocid1.vault.oc1.phx.aaaaaaaavault",
-                "compartment": "vaults"
-            }]
-        }]
-    })
 }
 
 #[tokio::test]
@@ -365,7 +351,8 @@ async fn signed_post(emu: &Emulator, path: &str, body: &[u8]) -> (u16, String) {
         creds.key.as_ref(),
     )
     .unwrap();
-    let mut req = ocikms::kms::http_client(None).unwrap()
+    let mut req = ocikms::kms::http_client(None)
+        .unwrap()
         .post(format!("{endpoint}{path}"))
         .header("content-type", "application/json")
         .body(body.to_vec());

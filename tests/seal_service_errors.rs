@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Emulator;
+use common::{policy_denied_world, Emulator};
 use ocikms::{CallOptions, ErrorCode};
 use serde_json::json;
 
@@ -13,11 +13,7 @@ fn is_request_id(id: &str) -> bool {
 #[tokio::test]
 async fn disabled_key_is_incorrect_state_and_recovers_when_enabled() {
     let emu = Emulator::start();
-    let seal = emu.seal().await;
-    let key_id = emu.field("key_id");
-    let blob = seal.encrypt(b"v", &CallOptions::default()).await.unwrap();
-    let ctx = seal.context(&CallOptions::default());
-    seal.client().disable_key(&ctx, &key_id).await.unwrap();
+    let (seal, key_id, blob) = emu.seal_with_disabled_key().await;
     emu.reset_counters().await;
 
     let err = seal.encrypt(b"v", &CallOptions::default()).await.unwrap_err();
@@ -33,36 +29,14 @@ async fn disabled_key_is_incorrect_state_and_recovers_when_enabled() {
         ErrorCode::IncorrectState
     );
 
+    let ctx = seal.context(&CallOptions::default());
     seal.client().enable_key(&ctx, &key_id).await.unwrap();
     assert_eq!(&*seal.decrypt(&blob, &CallOptions::default()).await.unwrap(), b"v");
 }
 
-/// A tenancy where the ready user's group may use keys only in another compartment.
-fn deny_world() -> serde_json::Value {
-    json!({
-        "region": "us-phoenix-1",
-        "tenancies": [{
-            "name": "denied",
-            "id": "ocid1.tenancy.oc1..aaaaaaaadeniedtenancy",
-            "policies": ["allow group Operators to use keys in compartment elsewhere"],
-            "compartments": [
-                {"name": "vaults", "id": "ocid1.compartment.oc1..aaaaaaaavaults"},
-                {"name": "elsewhere", "id": "ocid1.compartment.oc1..aaaaaaaaelsewhere"}
-            ],
-            "users": [{"id": "ocid1.user.oc1..aaaaaaaaoperator", "groups": ["Operators"]}],
-            "vaults": [{"id": "ocid1.vault.oc1.phx.aaaaaaaavault", "compartment": "vaults"}],
-            "keys": [{
-                "id": "ocid1.key.oc1.phx.aaaaaaaakey",
-                "vault": "ocid1.vault.oc1.phx.aaaaaaaavault",
-                "compartment": "vaults"
-            }]
-        }]
-    })
-}
-
 #[tokio::test]
 async fn policy_denial_is_reported_with_code_request_id_and_advice() {
-    let emu = Emulator::start_with(&[], Some(&deny_world()));
+    let emu = Emulator::start_with(&[], Some(&policy_denied_world()));
     let err = match emu.seal_for(emu.config()).await {
         Ok(_) => panic!("init must fail without a policy"),
         Err(err) => err,

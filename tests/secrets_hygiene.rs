@@ -62,7 +62,8 @@ impl Secrets {
 
     /// A PEM key leaks if any 24-character run of its base64 body appears.
     fn add_pem(&mut self, what: &str, pem: &str) {
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----") && !l.contains(':')).collect();
+        let body: String =
+            pem.lines().filter(|l| !l.starts_with("-----") && !l.contains(':')).collect();
         for (i, chunk) in body.as_bytes().chunks(24).enumerate() {
             if chunk.len() == 24 {
                 self.0.push((format!("{what} chunk {i}"), String::from_utf8_lossy(chunk).into()));
@@ -72,7 +73,10 @@ impl Secrets {
 
     fn assert_absent(&self, haystack: &str, source: &str) {
         for (what, needle) in &self.0 {
-            assert!(!needle.is_empty() && !haystack.contains(needle.as_str()), "{what} appears in {source}");
+            assert!(
+                !needle.is_empty() && !haystack.contains(needle.as_str()),
+                "{what} appears in {source}"
+            );
         }
     }
 }
@@ -99,7 +103,7 @@ async fn no_secret_reaches_a_log_line_or_an_error_message() {
         {"kind": "status", "status": 503}, {"kind": "none"},
         {"kind": "status", "status": 429, "retry_after": 0}, {"kind": "none"},
         {"kind": "reset"}, {"kind": "none"}]}]}))
-    .await;
+        .await;
     let plaintext = b"PLAINTEXT-root-token-s.9f8e7d6c5b4a";
     let aad = b"AAD-core/keyring/secret-path";
     let with_aad = CallOptions { aad: Some(aad.to_vec()), ..CallOptions::default() };
@@ -121,10 +125,13 @@ async fn no_secret_reaches_a_log_line_or_an_error_message() {
     let mut tampered = blob.clone();
     tampered.ciphertext[3] ^= 1;
     errors.push(format!("{0} {0:?}", seal.decrypt(&tampered, &with_aad).await.unwrap_err()));
-    errors.push(format!("{0} {0:?}", seal.decrypt(&blob, &CallOptions::default()).await.unwrap_err()));
+    errors.push(format!(
+        "{0} {0:?}",
+        seal.decrypt(&blob, &CallOptions::default()).await.unwrap_err()
+    ));
     emu.set_faults(json!({"rules": [{"route": "*", "probability": 1.0,
         "fault": {"kind": "status", "status": 503}}]}))
-    .await;
+        .await;
     errors.push(format!("{0} {0:?}", seal.encrypt(plaintext, &with_aad).await.unwrap_err()));
     errors.push(format!("{0} {0:?}", seal.decrypt(&direct_blob, &direct).await.unwrap_err()));
     emu.set_faults(json!({"rules": []})).await;
@@ -158,7 +165,8 @@ async fn no_secret_reaches_a_log_line_or_an_error_message() {
     session_seal.encrypt(plaintext, &CallOptions::default()).await.unwrap();
     let token = std::fs::read_to_string(emu.state.path().join("oci/session/token")).unwrap();
     secrets.add_bytes("session token", token.trim().as_bytes());
-    let session_key = std::fs::read_to_string(emu.state.path().join("oci/session/key.pem")).unwrap();
+    let session_key =
+        std::fs::read_to_string(emu.state.path().join("oci/session/key.pem")).unwrap();
     secrets.add_pem("session key", &session_key);
     let provider = ocikms::auth::provider_from_config(&Emulator::config_from(&session)).unwrap();
     let creds = provider.credentials().await.unwrap();
@@ -171,7 +179,10 @@ async fn no_secret_reaches_a_log_line_or_an_error_message() {
     let expired = std::fs::read_to_string(emu.state.path().join("oci/session/token")).unwrap();
     secrets.add_bytes("expired session token", expired.trim().as_bytes());
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    errors.push(format!("{0} {0:?}", session_seal.encrypt(plaintext, &CallOptions::default()).await.unwrap_err()));
+    errors.push(format!(
+        "{0} {0:?}",
+        session_seal.encrypt(plaintext, &CallOptions::default()).await.unwrap_err()
+    ));
     match emu.seal_for(Emulator::config_from(&session)).await {
         Ok(_) => panic!("an expired session token must fail"),
         Err(err) => errors.push(format!("{err} {err:?}")),
@@ -243,7 +254,9 @@ async fn tls_verification_cannot_be_turned_off() {
     assert!(scanned > 20, "scanned only {scanned} files");
     // Config keys other TLS clients use to skip verification are not options here.
     let emu = Emulator::start_with(&["--tls"], None);
-    for knob in ["tls_skip_verify", "insecure_skip_verify", "tls_insecure", "insecure", "skip_verify"] {
+    for knob in
+        ["tls_skip_verify", "insecure_skip_verify", "tls_insecure", "insecure", "skip_verify"]
+    {
         let mut map = emu.config_map();
         map.insert(knob.into(), json!("true"));
         let err = match emu.seal_for(Emulator::config_from(&map)).await {

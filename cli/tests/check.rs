@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::process::Output;
+
 use common::{code, json, ocikms, stdout, world, Emulator};
 use serde_json::Value;
 
@@ -62,16 +64,22 @@ fn check_json_reports_every_step() {
 #[test]
 fn check_passes_with_instance_principal_and_shows_its_ocids() {
     let emu = Emulator::start();
-    let flags = emu.endpoint_flags();
-    let mut args = vec!["check"];
-    args.extend(flags.iter().map(String::as_str));
-    let out = ocikms(&args, &emu.instance_env(), None);
+    let out = check_as_instance(&emu, &[]);
     let text = stdout(&out);
     assert_eq!(code(&out), 0, "{text}");
     assert!(text.contains("✓ metadata") && text.contains("✓ federation"), "{text}");
     assert!(text.contains(&emu.field("instance_id")), "instance OCID shown:\n{text}");
     assert!(text.contains("instance_principal"));
     assert!(text.contains("token valid for"));
+}
+
+/// Runs `ocikms check` with `extra` arguments and `emu`'s endpoints, as the emulator's instance.
+fn check_as_instance(emu: &Emulator, extra: &[&str]) -> Output {
+    let flags = emu.endpoint_flags();
+    let mut args = vec!["check"];
+    args.extend(extra);
+    args.extend(flags.iter().map(String::as_str));
+    ocikms(&args, &emu.instance_env(), None)
 }
 
 fn step<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -115,10 +123,7 @@ fn check_denied_user_prints_the_error_request_id_and_policy_statements() {
 fn check_denied_instance_prints_statements_that_make_it_pass() {
     let read_only = "allow dynamic-group ocikms-vault to read keys in compartment kms".to_owned();
     let emu = Emulator::start_with_world(Some(&world(&[read_only])));
-    let flags = emu.endpoint_flags();
-    let mut args = vec!["check", "--json"];
-    args.extend(flags.iter().map(String::as_str));
-    let out = ocikms(&args, &emu.instance_env(), None);
+    let out = check_as_instance(&emu, &["--json"]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let doc = json(&out);
     assert_eq!(step(&doc, "GetKey")["status"], "pass");
@@ -151,10 +156,7 @@ fn check_denied_instance_prints_statements_that_make_it_pass() {
 
     // Apply the printed statement: now the instance passes every step.
     let emu = Emulator::start_with_world(Some(&world(&[allow])));
-    let flags = emu.endpoint_flags();
-    let mut args = vec!["check"];
-    args.extend(flags.iter().map(String::as_str));
-    let out = ocikms(&args, &emu.instance_env(), None);
+    let out = check_as_instance(&emu, &[]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 }
 
@@ -220,10 +222,7 @@ fn check_passes_with_resource_principal_and_shows_the_resource_ocid() {
 fn check_stops_at_a_refused_federation_with_its_request_id() {
     let faults = serde_json::json!({"rules": [{"route": "federation", "sequence": [{"kind": "status", "status": 401}]}]});
     let emu = Emulator::start_with(None, Some(&faults));
-    let flags = emu.endpoint_flags();
-    let mut args = vec!["check", "--json"];
-    args.extend(flags.iter().map(String::as_str));
-    let out = ocikms(&args, &emu.instance_env(), None);
+    let out = check_as_instance(&emu, &["--json"]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let doc = json(&out);
     assert_eq!(doc["failed"], serde_json::json!(["federation"]));

@@ -102,7 +102,8 @@ pub fn signature_header(data: &[u8]) {
     headers.insert("host", http::HeaderValue::from_static("kms.example.com"));
     headers.insert("content-type", http::HeaderValue::from_static("application/json"));
     headers.insert("content-length", http::HeaderValue::from(body.len()));
-    let req = SignedRequest { method: "POST", target: "/20180608/encrypt", headers: &headers, body };
+    let req =
+        SignedRequest { method: "POST", target: "/20180608/encrypt", headers: &headers, body };
     let opts = VerifyOptions { now: None, require_host: true };
     if let Err(e) = prepare(&req, &opts) {
         assert_eq!((e.status, e.code), (401, "NotAuthenticated"), "{}", e.message);

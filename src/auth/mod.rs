@@ -89,7 +89,9 @@ pub trait CredentialProvider: Send + Sync {
 
 /// Builds the credential provider that `config.auth_type` selects, reading the process
 /// environment (`HOME`, `OCI_CONFIG_FILE`, `OCI_CLI_PROFILE`) for the OCI config file lookup.
-pub fn provider_from_config(config: &crate::config::SealConfig) -> Result<Arc<dyn CredentialProvider>> {
+pub fn provider_from_config(
+    config: &crate::config::SealConfig,
+) -> Result<Arc<dyn CredentialProvider>> {
     provider_from_config_with_env(config, &crate::config::process_env)
 }
 
@@ -115,7 +117,9 @@ pub fn provider_from_config_with_env(
             let http = crate::kms::http_client(config.ca_cert.as_deref())?;
             Ok(Arc::new(instance_principal::instance_principal_provider(env, http)))
         }
-        AuthType::ResourcePrincipal => Ok(Arc::new(resource_principal::resource_principal_provider(env)?)),
+        AuthType::ResourcePrincipal => {
+            Ok(Arc::new(resource_principal::resource_principal_provider(env)?))
+        }
         AuthType::WorkloadIdentity => {
             let settings = workload_identity::WorkloadIdentitySettings::from_env_with(env)?;
             let http = |ca: &std::path::Path| crate::kms::http_client(Some(ca));
@@ -166,18 +170,23 @@ mod factory_tests {
         .unwrap();
         let no_env = |_: &str| None;
 
-        let user = provider_from_config_with_env(&seal_config(AuthType::ApiKey, &config), &no_env).unwrap();
+        let user = provider_from_config_with_env(&seal_config(AuthType::ApiKey, &config), &no_env)
+            .unwrap();
         assert_eq!(user.principal_type(), PrincipalType::User);
         assert!(user.credentials().await.unwrap().key_id.ends_with(&fp));
 
         let session =
-            provider_from_config_with_env(&seal_config(AuthType::SecurityToken, &config), &no_env).unwrap();
+            provider_from_config_with_env(&seal_config(AuthType::SecurityToken, &config), &no_env)
+                .unwrap();
         assert_eq!(session.principal_type(), PrincipalType::Session);
         assert_eq!(session.credentials().await.unwrap().key_id, "ST$tok");
 
         // Instance principal fetches nothing before the first request.
-        let instance =
-            provider_from_config_with_env(&seal_config(AuthType::InstancePrincipal, &config), &no_env).unwrap();
+        let instance = provider_from_config_with_env(
+            &seal_config(AuthType::InstancePrincipal, &config),
+            &no_env,
+        )
+        .unwrap();
         assert_eq!(instance.principal_type(), PrincipalType::Instance);
         // Resource principal and workload identity need their environment.
         for (auth_type, variable) in [

@@ -186,6 +186,47 @@ pub async fn load_across_rotations(
     report
 }
 
+/// Runs 32 round-trip loops over a seal for `auth_type` on `provider` until it has handed out 11
+/// tokens (90 s at most) and checks the outcome: no failed call, over 100 round trips, one call
+/// to `token_route` per token (plus at most one fetched as the load stopped), and at most one
+/// retried 401 per loop and token. Returns the number of `token_route` calls.
+pub async fn load_across_rotations_one_token_call_each(
+    emu: &Emulator,
+    auth_type: &str,
+    provider: Arc<dyn CredentialProvider>,
+    token_route: &str,
+) -> u64 {
+    let seal = Arc::new(seal_with(emu, auth_type, provider.clone()).await.expect("seal init"));
+    let report = load_across_rotations(seal, provider, 32, 11, Duration::from_secs(90)).await;
+    println!(
+        "{} round trips over {} tokens, slowest {:?}",
+        report.round_trips, report.tokens_seen, report.slowest
+    );
+    assert!(
+        report.failures.is_empty(),
+        "{} failed calls, first: {:?}",
+        report.failures.len(),
+        report.failures.first()
+    );
+    assert!(report.tokens_seen >= 11, "only {} tokens in 90 s", report.tokens_seen);
+    assert!(report.round_trips > 100, "only {} round trips", report.round_trips);
+    let calls = emu.total(token_route).await;
+    assert!(
+        calls == report.tokens_seen as u64 || calls == report.tokens_seen as u64 + 1,
+        "{calls} {token_route} calls for {} tokens",
+        report.tokens_seen
+    );
+    // A request signed just before its token's expiry can reach a loaded server just after it:
+    // the 401 is answered by one retry with the newer token (no extra token request, see
+    // above). At worst each loop is caught so once per rotation; a stale token kept in use
+    // would fail far more often (and the calls would fail).
+    let unauthorized = emu.count("encrypt", "401").await + emu.count("decrypt", "401").await;
+    println!("{unauthorized} requests crossed a token expiry and were retried");
+    let bound = 32 * report.tokens_seen as u64;
+    assert!(unauthorized <= bound, "{unauthorized} 401s for {} tokens", report.tokens_seen);
+    calls
+}
+
 /// Sets the fault plan to answer `status` on every request of `route`.
 pub async fn fail_route(emu: &Emulator, route: &str, status: u16) {
     emu.set_faults(serde_json::json!({

@@ -2,6 +2,7 @@
 # state directory and stops it on exit.
 #   start_emulator   sets EMULATOR_STATE (state dir) and EMULATOR_PID; endpoints in $EMULATOR_STATE/endpoints.json
 #   stop_emulator    stops it and removes the state dir
+#   start_test_emulator  start_emulator, stop_emulator on exit, and OCIKMS_TEST_CONFIG_JSON exported
 # OCIKMS_EMULATOR_BIN overrides the binary (default target/release/oci-kms-emulator).
 
 start_emulator() {
@@ -38,6 +39,15 @@ stop_emulator() {
   if [ -n "${EMULATOR_STATE:-}" ] && [ -d "$EMULATOR_STATE" ]; then
     rm -rf "$EMULATOR_STATE"
   fi
+}
+
+# Starts the emulator for a C test program: stopped when the script exits, and its seal config
+# exported as OCIKMS_TEST_CONFIG_JSON.
+start_test_emulator() {
+  start_emulator
+  trap stop_emulator EXIT
+  OCIKMS_TEST_CONFIG_JSON=$(emulator_config_json)
+  export OCIKMS_TEST_CONFIG_JSON
 }
 
 # One field of endpoints.json.

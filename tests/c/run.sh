@@ -21,10 +21,7 @@ mkdir -p "$BUILD"
 
 # shellcheck source=tests/c/emulator.sh
 source "$ROOT/tests/c/emulator.sh"
-start_emulator
-trap stop_emulator EXIT
-OCIKMS_TEST_CONFIG_JSON=$(emulator_config_json)
-export OCIKMS_TEST_CONFIG_JSON
+start_test_emulator
 
 run_asan() {
   echo "== C tests: static library, ASan + LSan"

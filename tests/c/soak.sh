@@ -10,10 +10,7 @@ BUILD=$ROOT/tests/c/build
 mkdir -p "$BUILD"
 # shellcheck source=tests/c/emulator.sh
 source "$ROOT/tests/c/emulator.sh"
-start_emulator
-trap stop_emulator EXIT
-OCIKMS_TEST_CONFIG_JSON=$(emulator_config_json)
-export OCIKMS_TEST_CONFIG_JSON
+start_test_emulator
 "${CC:-cc}" -std=c11 -O2 -g -Wall -Wextra -Werror -pthread -I "$ROOT/include" "$ROOT/tests/c/soak.c" \
   $(pkg-config --with-path="$LIB_DIR" --libs ocikms-static) -o "$BUILD/soak"
 "$BUILD/soak"

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ocikms::blob::BlobInfo;
 use ocikms::config::SealConfig;
 use ocikms::kms::{KmsClient, RetryPolicy};
 use ocikms::{CallOptions, Seal};
@@ -124,6 +125,16 @@ impl Emulator {
         Seal::from_client(config, client, &CallOptions::default()).await
     }
 
+    /// A seal, the key's OCID and a blob the seal encrypted before it disabled the key.
+    pub async fn seal_with_disabled_key(&self) -> (Seal, String, BlobInfo) {
+        let seal = self.seal().await;
+        let key_id = self.field("key_id");
+        let blob = seal.encrypt(b"v", &CallOptions::default()).await.unwrap();
+        let ctx = seal.context(&CallOptions::default());
+        seal.client().disable_key(&ctx, &key_id).await.unwrap();
+        (seal, key_id, blob)
+    }
+
     /// `GET /_emulator/counters` on the crypto endpoint.
     pub async fn counters(&self) -> Value {
         let url = format!("{}/_emulator/counters", self.field("crypto_endpoint"));
@@ -192,6 +203,29 @@ fn admin_client(ca: Option<&Path>) -> reqwest::Client {
         .with_root_certificates(roots)
         .with_no_client_auth();
     reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("admin HTTP client")
+}
+
+/// A tenancy where the ready user's group may use keys only in another compartment.
+pub fn policy_denied_world() -> Value {
+    serde_json::json!({
+        "region": "us-phoenix-1",
+        "tenancies": [{
+            "name": "denied",
+            "id": "ocid1.tenancy.oc1..aaaaaaaadeniedtenancy",
+            "policies": ["allow group Operators to use keys in compartment elsewhere"],
+            "compartments": [
+                {"name": "vaults", "id": "ocid1.compartment.oc1..aaaaaaaavaults"},
+                {"name": "elsewhere", "id": "ocid1.compartment.oc1..aaaaaaaaelsewhere"}
+            ],
+            "users": [{"id": "ocid1.user.oc1..aaaaaaaaoperator", "groups": ["Operators"]}],
+            "vaults": [{"id": "ocid1.vault.oc1.phx.aaaaaaaavault", "compartment": "vaults"}],
+            "keys": [{
+                "id": "ocid1.key.oc1.phx.aaaaaaaakey",
+                "vault": "ocid1.vault.oc1.phx.aaaaaaaavault",
+                "compartment": "vaults"
+            }]
+        }]
+    })
 }
 
 /// The client retry policy used by tests: the seal's attempts, millisecond delays.
