@@ -1,9 +1,8 @@
 //! Who the seal authenticates as, with the OCIDs an operator needs to write IAM policies: from
 //! the OCI config profile, the instance certificate, or the session token's claims.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use ocikms::auth::config_file::OciProfile;
+use ocikms::auth::federation;
 use ocikms::auth::metadata::{MetadataClient, LEAF_CERT_PATH};
 use ocikms::auth::PrincipalType;
 use ocikms::config::{process_env, AuthType, SealConfig};
@@ -140,7 +139,11 @@ fn certificate_subject(pem: &str) -> std::result::Result<Vec<String>, String> {
 /// Fills what a session token's claims say (`sub`, `res_tenant`, `res_compartment`, `tenant`)
 /// into `principal`. `key_id` is the signing key id `ST$<jwt>`; the token is never kept.
 pub fn add_token_claims(principal: &mut Principal, key_id: &str) {
-    let Some(claims) = key_id.strip_prefix("ST$").and_then(jwt_payload) else { return };
+    let Some(claims) =
+        key_id.strip_prefix("ST$").and_then(|token| federation::jwt_payload(token).ok())
+    else {
+        return;
+    };
     let claim = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
     if principal.id.is_none() {
         principal.id = claim("sub").filter(|s| s.starts_with("ocid1."));
@@ -153,16 +156,11 @@ pub fn add_token_claims(principal: &mut Principal, key_id: &str) {
     }
 }
 
-/// The JSON payload of a JWT (signature not checked: the service does that).
-fn jwt_payload(token: &str) -> Option<serde_json::Value> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
 
     #[test]
     fn token_claims_fill_missing_fields_only() {

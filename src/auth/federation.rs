@@ -49,30 +49,38 @@ pub struct JwtClaims {
 /// Reads the claims of a JWT (`header.payload.signature`) without checking its signature (the
 /// service does that). Errors never include the token itself.
 pub fn parse_jwt_claims(token: &str) -> Result<JwtClaims> {
-    let invalid =
-        |what: &str| Error::credentials(format!("the session token is not a valid JWT: {what}"));
-    let parts: Vec<&str> = token.trim().split('.').collect();
-    if parts.len() != 3 {
-        return Err(invalid(&format!("expected 3 dot-separated parts, found {}", parts.len())));
-    }
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(parts[1].trim_end_matches('='))
-        .map_err(|_| invalid("the payload is not base64url"))?;
-    let claims: serde_json::Value = serde_json::from_slice(&payload)
-        .map_err(|_| invalid("the payload is not a JSON object"))?;
+    let claims = jwt_payload(token)?;
     let time = |name: &str| -> Option<SystemTime> {
         let secs = claims.get(name)?.as_f64()?;
         (secs.is_finite() && (0.0..1e12).contains(&secs))
             .then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
     };
     let expires_at =
-        time("exp").ok_or_else(|| invalid("the payload has no numeric `exp` claim"))?;
+        time("exp").ok_or_else(|| invalid_jwt("the payload has no numeric `exp` claim"))?;
     Ok(JwtClaims {
         expires_at,
         issued_at: time("iat"),
         tenant: claims.get("res_tenant").and_then(|v| v.as_str()).map(str::to_string),
         session_key_modulus: claims.get("jwk").and_then(jwk_modulus),
     })
+}
+
+/// The JSON payload of a JWT (`header.payload.signature`), signature not checked. Errors never
+/// include the token itself.
+pub fn jwt_payload(token: &str) -> Result<serde_json::Value> {
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    if parts.len() != 3 {
+        return Err(invalid_jwt(&format!("expected 3 dot-separated parts, found {}", parts.len())));
+    }
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(parts[1].trim_end_matches('='))
+        .map_err(|_| invalid_jwt("the payload is not base64url"))?;
+    serde_json::from_slice(&payload).map_err(|_| invalid_jwt("the payload is not a JSON object"))
+}
+
+/// The error for a token that is not a JWT, saying `what` is wrong with it.
+fn invalid_jwt(what: &str) -> Error {
+    Error::credentials(format!("the session token is not a valid JWT: {what}"))
 }
 
 /// The `n` of a `jwk` claim, given as an object or as a JSON string holding one.
