@@ -24,6 +24,7 @@ func workerMain(args []string) error {
 	fs.DurationVar(&s.Duration, "duration", 3*time.Second, "measured time per scenario")
 	fs.IntVar(&s.InitSamples, "init-samples", 10, "seal inits timed")
 	fs.IntVar(&s.EmulatorPID, "emulator-pid", 0, "emulator process id, to measure its CPU per op")
+	fs.StringVar(&s.Only, "only", "", "comma-separated scenarios to run after seal_init (default: all); for profiling one, e.g. under perf")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
-//! [`BlockingSeal`]: the [`Seal`] for synchronous callers (the C ABI), running every call on one
-//! shared, lazily created multi-thread tokio runtime.
+//! [`BlockingSeal`]: the [`Seal`] for synchronous callers (the C ABI). Each call runs on the
+//! caller's own thread (its KMS requests too: see [`crate::kms`]'s transport), with one shared,
+//! lazily created multi-thread tokio runtime for timers and background token refreshes.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -29,8 +31,36 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
         .map_err(|e| Error::internal(format!("cannot start the ocikms tokio runtime: {e}")))
 }
 
-/// Runs `fut` to completion on the shared runtime. Refuses (instead of panicking) when called
-/// from inside an async runtime, where blocking would deadlock: use [`Seal`] there.
+thread_local! {
+    /// Set while this thread runs a [`BlockingSeal`] call.
+    static BLOCKING_CALLER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is running a [`BlockingSeal`] call, so that blocking I/O is what
+/// its caller asked for (on any other thread, async code must not block).
+pub(crate) fn is_blocking_caller() -> bool {
+    BLOCKING_CALLER.with(Cell::get)
+}
+
+/// Marks the current thread as a blocking caller until dropped.
+struct BlockingCallerScope;
+
+impl BlockingCallerScope {
+    fn enter() -> BlockingCallerScope {
+        BLOCKING_CALLER.with(|flag| flag.set(true));
+        BlockingCallerScope
+    }
+}
+
+impl Drop for BlockingCallerScope {
+    fn drop(&mut self) {
+        BLOCKING_CALLER.with(|flag| flag.set(false));
+    }
+}
+
+/// Runs `fut` to completion on the calling thread, within the shared runtime. Refuses (instead
+/// of panicking) when called from inside an async runtime, where blocking would deadlock: use
+/// [`Seal`] there.
 fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::new(
@@ -38,7 +68,9 @@ fn block_on<T>(fut: impl Future<Output = Result<T>>) -> Result<T> {
             "BlockingSeal was called from inside an async runtime: use the async Seal instead",
         ));
     }
-    runtime()?.block_on(fut)
+    let runtime = runtime()?;
+    let _scope = BlockingCallerScope::enter();
+    runtime.block_on(fut)
 }
 
 /// A [`Seal`] with blocking methods. Thread-safe: share it (e.g. in an `Arc`) across threads.
@@ -108,6 +140,13 @@ mod tests {
         assert_eq!(a, b);
         let nested = runtime().unwrap().block_on(async { block_on(async { Ok(1) }) });
         assert_eq!(nested.unwrap_err().code(), ErrorCode::InvalidArgument);
-        assert_eq!(block_on(async { Ok(2) }).unwrap(), 2);
+        assert!(block_on(async { Ok(is_blocking_caller()) }).unwrap());
+        assert!(!is_blocking_caller());
+        let on_worker = block_on(async {
+            tokio::spawn(async { is_blocking_caller() })
+                .await
+                .map_err(|e| Error::internal(e.to_string()))
+        });
+        assert!(!on_worker.unwrap());
     }
 }

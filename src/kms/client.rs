@@ -6,11 +6,10 @@ use std::time::{Duration, SystemTime};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use rand::RngCore;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 use zeroize::Zeroizing;
 
 use crate::auth::{CredentialProvider, Credentials};
@@ -19,12 +18,13 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::signing::{self, RequestParts};
 
 use super::errors::{network_error, service_error, Operation};
+use super::http::{HttpClient, HttpRequest, Interrupt, Origin, TransportError};
 use super::models::{
     DecryptRequest, DecryptedData, EncryptRequest, EncryptedData, GenerateKeyRequest,
     GeneratedKeyData, Key, KeyShape, KeyVersion,
 };
 use super::retry::{parse_retry_after, RetryPolicy};
-use super::transport::http_client;
+use super::transport::tls_config;
 
 /// The `User-Agent` sent on every request.
 pub(crate) static USER_AGENT: LazyLock<String> = LazyLock::new(|| {
@@ -62,20 +62,32 @@ impl CallContext {
     ) -> Result<T> {
         tokio::select! {
             biased;
-            () = self.cancel.cancelled() => Err(Error::new(
-                ErrorCode::Cancelled,
-                format!("{} was cancelled by the caller", what()),
-            )),
-            res = tokio::time::timeout_at(self.deadline, fut) => res.map_err(|_| Error::new(
-                ErrorCode::Timeout,
-                format!(
-                    "{} did not complete within the call deadline of {:?}: raise \
-                     request_timeout, or check connectivity to the endpoint",
-                    what(),
-                    self.timeout
-                ),
-            )),
+            () = self.cancel.cancelled() => Err(self.cancelled(what)),
+            res = tokio::time::timeout_at(self.deadline, fut) => {
+                res.map_err(|_| self.timed_out(what))
+            }
         }
+    }
+
+    /// The deadline and cancellation as the transport checks them.
+    fn interrupt(&self) -> Interrupt {
+        Interrupt::new(self.deadline.into_std(), self.cancel.clone())
+    }
+
+    fn cancelled(&self, what: &(dyn Fn() -> String + Sync)) -> Error {
+        Error::new(ErrorCode::Cancelled, format!("{} was cancelled by the caller", what()))
+    }
+
+    fn timed_out(&self, what: &(dyn Fn() -> String + Sync)) -> Error {
+        Error::new(
+            ErrorCode::Timeout,
+            format!(
+                "{} did not complete within the call deadline of {:?}: raise request_timeout, \
+                 or check connectivity to the endpoint",
+                what(),
+                self.timeout
+            ),
+        )
     }
 }
 
@@ -87,14 +99,21 @@ pub struct GeneratedKey {
     pub plaintext: Option<Zeroizing<Vec<u8>>>,
 }
 
-/// An OCI KMS endpoint: its base URL and the `host` header value signed for it.
-#[derive(Debug, Clone)]
+/// An OCI KMS endpoint: its base URL, and its origin (host, route, pooled connections).
 struct Endpoint {
     base: Url,
+    origin: Arc<Origin>,
 }
 
 impl Endpoint {
-    fn parse(config_key: &str, value: &str) -> Result<Endpoint> {
+    /// The endpoint of config value `value` (named `config_key` in errors).
+    fn new(http: &HttpClient, config_key: &str, value: &str) -> Result<Endpoint> {
+        let base = Endpoint::parse(config_key, value)?;
+        Ok(Endpoint { origin: http.origin(&base)?, base })
+    }
+
+    /// Validates an endpoint URL.
+    fn parse(config_key: &str, value: &str) -> Result<Url> {
         let base = Url::parse(value.trim_end_matches('/')).map_err(|e| {
             Error::config(format!(
                 "{config_key} {value:?} is not a valid URL ({e}): use \
@@ -106,29 +125,23 @@ impl Endpoint {
                 "{config_key} {value:?} must be an https:// URL with a host"
             )));
         }
-        Ok(Endpoint { base })
+        Ok(base)
     }
 
-    /// `base` + `/20180608/` + path segments (each percent-encoded).
-    fn url(&self, segments: &[&str]) -> Url {
+    /// The path (and query) of `base` + `/20180608/` + path segments (each percent-encoded).
+    fn path(&self, segments: &[&str]) -> String {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().push(API_VERSION).extend(segments);
         }
-        url
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
     }
 
     fn display(&self) -> String {
         self.base.origin().ascii_serialization()
-    }
-}
-
-/// The `host` header for `url`: host, plus `:port` when not the scheme's default.
-fn host_header(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
     }
 }
 
@@ -145,27 +158,30 @@ fn new_request_id() -> String {
 }
 
 /// One HTTP request to send (possibly several times).
-struct Request {
-    method: Method,
-    url: Url,
+struct Request<'e> {
+    method: &'static str,
+    endpoint: &'e Endpoint,
+    path: String,
     body: Option<Zeroizing<Vec<u8>>>,
     /// `opc-retry-token`, the same on every attempt, for calls that create something.
     retry_token: Option<String>,
 }
 
-impl Request {
-    fn get(url: Url) -> Request {
-        Request { method: Method::GET, url, body: None, retry_token: None }
+impl<'e> Request<'e> {
+    fn get(endpoint: &'e Endpoint, segments: &[&str]) -> Request<'e> {
+        let path = endpoint.path(segments);
+        Request { method: "GET", endpoint, path, body: None, retry_token: None }
     }
 
-    fn post(url: Url, body: Zeroizing<Vec<u8>>) -> Request {
-        Request { method: Method::POST, url, body: Some(body), retry_token: None }
+    fn post(endpoint: &'e Endpoint, segments: &[&str], body: Zeroizing<Vec<u8>>) -> Request<'e> {
+        let path = endpoint.path(segments);
+        Request { method: "POST", endpoint, path, body: Some(body), retry_token: None }
     }
 
     /// A POST without a body that OCI must not apply twice when an attempt is retried.
-    fn post_once(url: Url) -> Request {
+    fn post_once(endpoint: &'e Endpoint, segments: &[&str]) -> Request<'e> {
         let retry_token = Some(new_request_id());
-        Request { retry_token, ..Request::post(url, Zeroizing::new(Vec::new())) }
+        Request { retry_token, ..Request::post(endpoint, segments, Zeroizing::new(Vec::new())) }
     }
 }
 
@@ -184,7 +200,7 @@ struct Failure {
 /// A client for one vault's crypto and management endpoints. Reuses its connections; cheap to
 /// share behind an `Arc`.
 pub struct KmsClient {
-    http: reqwest::Client,
+    http: Arc<HttpClient>,
     provider: Arc<dyn CredentialProvider>,
     crypto: Endpoint,
     management: Option<Endpoint>,
@@ -194,14 +210,15 @@ pub struct KmsClient {
 impl KmsClient {
     /// A client for the endpoints of `config`, signing with `provider`'s credentials.
     pub fn new(config: &SealConfig, provider: Arc<dyn CredentialProvider>) -> Result<KmsClient> {
-        let crypto = Endpoint::parse("crypto_endpoint", &config.crypto_endpoint)?;
+        let http = HttpClient::new(tls_config(config.ca_cert.as_deref())?);
+        let crypto = Endpoint::new(&http, "crypto_endpoint", &config.crypto_endpoint)?;
         let management = config
             .management_endpoint
             .as_deref()
-            .map(|m| Endpoint::parse("management_endpoint", m))
+            .map(|m| Endpoint::new(&http, "management_endpoint", m))
             .transpose()?;
         Ok(KmsClient {
-            http: http_client(config.ca_cert.as_deref())?,
+            http: Arc::new(http),
             provider,
             crypto,
             management,
@@ -236,8 +253,8 @@ impl KmsClient {
         let encoded = Zeroizing::new(B64.encode(plaintext));
         let body = json_body(&EncryptRequest { key_id, plaintext: &encoded })?;
         let op = self.operation("encrypt", key_id, &self.crypto, "use");
-        let url = self.crypto.url(&["encrypt"]);
-        let resp = self.execute(ctx, &op, Request::post(url, body)).await?;
+        let req = Request::post(&self.crypto, &["encrypt"], body);
+        let resp = self.execute(ctx, &op, req).await?;
         parse(&op, &resp)
     }
 
@@ -250,8 +267,8 @@ impl KmsClient {
     ) -> Result<Zeroizing<Vec<u8>>> {
         let body = json_body(&DecryptRequest { ciphertext, key_id })?;
         let op = self.operation("decrypt", key_id, &self.crypto, "use");
-        let url = self.crypto.url(&["decrypt"]);
-        let resp = self.execute(ctx, &op, Request::post(url, body)).await?;
+        let req = Request::post(&self.crypto, &["decrypt"], body);
+        let resp = self.execute(ctx, &op, req).await?;
         let data: DecryptedData = parse(&op, &resp)?;
         decode_secret(&op, &resp, Zeroizing::new(data.plaintext))
     }
@@ -271,8 +288,8 @@ impl KmsClient {
             key_shape: KeyShape { algorithm: "AES".to_owned(), length },
         })?;
         let op = self.operation("generate data encryption key", key_id, &self.crypto, "use");
-        let url = self.crypto.url(&["generateDataEncryptionKey"]);
-        let resp = self.execute(ctx, &op, Request::post(url, body)).await?;
+        let req = Request::post(&self.crypto, &["generateDataEncryptionKey"], body);
+        let resp = self.execute(ctx, &op, req).await?;
         let data: GeneratedKeyData = parse(&op, &resp)?;
         let plaintext =
             data.plaintext.map(|p| decode_secret(&op, &resp, Zeroizing::new(p))).transpose()?;
@@ -283,8 +300,8 @@ impl KmsClient {
     pub async fn get_key(&self, ctx: &CallContext, key_id: &str) -> Result<Key> {
         let endpoint = self.management_endpoint("get key", key_id)?;
         let op = self.operation("get key", key_id, endpoint, "read");
-        let url = endpoint.url(&["keys", key_id]);
-        let resp = self.execute(ctx, &op, Request::get(url)).await?;
+        let req = Request::get(endpoint, &["keys", key_id]);
+        let resp = self.execute(ctx, &op, req).await?;
         parse(&op, &resp)
     }
 
@@ -292,8 +309,8 @@ impl KmsClient {
     pub async fn create_key_version(&self, ctx: &CallContext, key_id: &str) -> Result<KeyVersion> {
         let endpoint = self.management_endpoint("create key version", key_id)?;
         let op = self.operation("create key version", key_id, endpoint, "manage");
-        let url = endpoint.url(&["keys", key_id, "keyVersions"]);
-        let resp = self.execute(ctx, &op, Request::post_once(url)).await?;
+        let req = Request::post_once(endpoint, &["keys", key_id, "keyVersions"]);
+        let resp = self.execute(ctx, &op, req).await?;
         parse(&op, &resp)
     }
 
@@ -306,8 +323,8 @@ impl KmsClient {
     ) -> Result<KeyVersion> {
         let endpoint = self.management_endpoint("get key version", key_id)?;
         let op = self.operation("get key version", key_id, endpoint, "read");
-        let url = endpoint.url(&["keys", key_id, "keyVersions", key_version_id]);
-        let resp = self.execute(ctx, &op, Request::get(url)).await?;
+        let req = Request::get(endpoint, &["keys", key_id, "keyVersions", key_version_id]);
+        let resp = self.execute(ctx, &op, req).await?;
         parse(&op, &resp)
     }
 
@@ -319,8 +336,8 @@ impl KmsClient {
     ) -> Result<Vec<KeyVersion>> {
         let endpoint = self.management_endpoint("list key versions", key_id)?;
         let op = self.operation("list key versions", key_id, endpoint, "read");
-        let url = endpoint.url(&["keys", key_id, "keyVersions"]);
-        let resp = self.execute(ctx, &op, Request::get(url)).await?;
+        let req = Request::get(endpoint, &["keys", key_id, "keyVersions"]);
+        let resp = self.execute(ctx, &op, req).await?;
         parse(&op, &resp)
     }
 
@@ -343,8 +360,8 @@ impl KmsClient {
     ) -> Result<Key> {
         let endpoint = self.management_endpoint(name, key_id)?;
         let op = self.operation(name, key_id, endpoint, "manage");
-        let url = endpoint.url(&["keys", key_id, "actions", action]);
-        let resp = self.execute(ctx, &op, Request::post_once(url)).await?;
+        let req = Request::post_once(endpoint, &["keys", key_id, "actions", action]);
+        let resp = self.execute(ctx, &op, req).await?;
         parse(&op, &resp)
     }
 
@@ -378,7 +395,12 @@ impl KmsClient {
 
     /// Sends `req` until it succeeds, fails for good, runs out of attempts or time, or is
     /// cancelled.
-    async fn execute(&self, ctx: &CallContext, op: &Operation, req: Request) -> Result<Response> {
+    async fn execute(
+        &self,
+        ctx: &CallContext,
+        op: &Operation,
+        req: Request<'_>,
+    ) -> Result<Response> {
         let what = || format!("OCI KMS {} with key {}", op.name, op.key_id);
         let mut attempt: u32 = 0;
         let mut refreshed = false;
@@ -386,7 +408,8 @@ impl KmsClient {
         loop {
             attempt += 1;
             let creds = ctx.bounded(&what, self.provider.credentials()).await??;
-            let failure = match ctx.bounded(&what, self.attempt(op, &req, &creds)).await {
+            let sent = self.attempt(ctx, &what, op, &req, &creds);
+            let failure = match ctx.bounded(&what, sent).await.and_then(|outcome| outcome) {
                 Ok(Ok(resp)) => return Ok(resp),
                 Ok(Err(failure)) => failure,
                 Err(stopped) => return Err(after_previous(stopped, previous.as_ref())),
@@ -424,81 +447,81 @@ impl KmsClient {
         }
     }
 
-    /// One signed attempt.
+    /// One signed attempt; `Err` when the call was cancelled or ran out of time during it.
     async fn attempt(
         &self,
+        ctx: &CallContext,
+        what: &(dyn Fn() -> String + Sync),
         op: &Operation,
-        req: &Request,
+        req: &Request<'_>,
         creds: &Credentials,
-    ) -> std::result::Result<Response, Failure> {
+    ) -> Result<std::result::Result<Response, Failure>> {
         let request_id = new_request_id();
-        let fail = |error| Failure { error, retry_after: None };
-        let headers = self.headers(req, creds, &request_id).map_err(fail)?;
-        let mut builder = self.http.request(req.method.clone(), req.url.clone()).headers(headers);
-        if let Some(body) = &req.body {
-            builder = builder.body(body.to_vec());
+        let message = match self.message(req, creds, &request_id) {
+            Ok(message) => message,
+            Err(error) => return Ok(Err(Failure { error, retry_after: None })),
+        };
+        let origin = &req.endpoint.origin;
+        let resp = match self.http.send_async(origin, message, ctx.interrupt()).await {
+            Ok(resp) => resp,
+            Err(TransportError::Cancelled) => return Err(ctx.cancelled(what)),
+            Err(TransportError::DeadlineExceeded) => return Err(ctx.timed_out(what)),
+            Err(failed) => {
+                return Ok(Err(Failure { error: network_error(op, &failed), retry_after: None }))
+            }
+        };
+        let response_id = resp.header("opc-request-id").map(str::to_owned);
+        let retry_after =
+            resp.header("retry-after").and_then(|v| parse_retry_after(v, SystemTime::now()));
+        if (200..300).contains(&resp.status) {
+            let request_id = response_id.unwrap_or(request_id);
+            return Ok(Ok(Response { body: resp.body, request_id }));
         }
-        let resp = builder.send().await.map_err(|e| fail(network_error(op, &e)))?;
-        let status = resp.status().as_u16();
-        let response_id = header_str(resp.headers(), "opc-request-id");
-        let retry_after = header_str(resp.headers(), "retry-after")
-            .and_then(|v| parse_retry_after(&v, SystemTime::now()));
-        let body = resp.bytes().await.map_err(|e| fail(network_error(op, &e)))?;
-        // Takes the buffer over (no copy when reqwest holds the only reference) so that the
-        // response, which may carry a plaintext or a DEK, is zeroed when dropped.
-        let body = Zeroizing::new(Vec::from(body));
-        if (200..300).contains(&status) {
-            return Ok(Response { body, request_id: response_id.unwrap_or(request_id) });
-        }
-        let error = service_error(op, status, response_id.as_deref(), &request_id, &body);
-        Err(Failure { error, retry_after })
+        let error = service_error(op, resp.status, response_id.as_deref(), &request_id, &resp.body);
+        Ok(Err(Failure { error, retry_after }))
     }
 
-    /// The SDK's default headers plus the signature headers for one attempt.
-    fn headers(&self, req: &Request, creds: &Credentials, request_id: &str) -> Result<HeaderMap> {
-        let host = host_header(&req.url);
-        let path_and_query = match req.url.query() {
-            Some(q) => format!("{}?{q}", req.url.path()),
-            None => req.url.path().to_owned(),
-        };
+    /// The request with the SDK's default headers and the signature headers for one attempt.
+    fn message(
+        &self,
+        req: &Request<'_>,
+        creds: &Credentials,
+        request_id: &str,
+    ) -> Result<HttpRequest> {
+        let origin = &req.endpoint.origin;
+        let host = origin.host_header();
         let content_type = req.body.as_ref().map(|_| "application/json");
+        let body = req.body.as_deref().map(Vec::as_slice);
         let date = signing::http_date(SystemTime::now());
         let parts = RequestParts {
-            method: req.method.as_str(),
-            path_and_query: &path_and_query,
-            host: &host,
+            method: req.method,
+            path_and_query: &req.path,
+            host,
             date: &date,
             content_type,
-            body: req.body.as_deref().map(Vec::as_slice),
+            body,
         };
         let signed = signing::sign(
             &parts,
-            signing::default_signed_headers(req.method.as_str()),
+            signing::default_signed_headers(req.method),
             &creds.key_id,
             creds.key.as_ref(),
         )?;
-        let mut headers = HeaderMap::new();
-        let mut put = |name: &'static str, value: &str| -> Result<()> {
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                Error::internal(format!("header {name} has a value HTTP cannot carry"))
-            })?;
-            headers.insert(HeaderName::from_static(name), value);
-            Ok(())
-        };
-        put("accept", "*/*")?;
-        put("host", &host)?;
-        put("opc-request-id", request_id)?;
-        put("opc-client-info", CLIENT_INFO)?;
+        let mut headers = vec![
+            ("host", host),
+            ("user-agent", USER_AGENT.as_str()),
+            ("accept", "*/*"),
+            ("opc-request-id", request_id),
+            ("opc-client-info", CLIENT_INFO),
+        ];
         if let Some(ct) = content_type {
-            put("content-type", ct)?;
+            headers.push(("content-type", ct));
         }
         if let Some(token) = &req.retry_token {
-            put("opc-retry-token", token)?;
+            headers.push(("opc-retry-token", token));
         }
-        for (name, value) in signed.to_pairs() {
-            put(name, value)?;
-        }
-        Ok(headers)
+        headers.extend(signed.to_pairs());
+        origin.request(req.method, &req.path, &headers, body.unwrap_or_default())
     }
 }
 
@@ -519,10 +542,6 @@ fn with_attempts(error: Error, attempts: u32) -> Error {
     } else {
         error
     }
-}
-
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn json_body<T: serde::Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>> {
@@ -566,16 +585,17 @@ mod tests {
 
     #[test]
     fn urls_hosts_and_request_ids() {
-        let e =
-            Endpoint::parse("crypto_endpoint", "https://v-crypto.kms.r.oraclecloud.com/").unwrap();
-        let url = e.url(&["keys", "ocid1.key.oc1..a/b", "keyVersions"]);
-        assert_eq!(url.path(), "/20180608/keys/ocid1.key.oc1..a%2Fb/keyVersions");
-        assert_eq!(host_header(&url), "v-crypto.kms.r.oraclecloud.com");
-        let local = Endpoint::parse("crypto_endpoint", "http://127.0.0.1:7000").unwrap();
-        assert_eq!(host_header(&local.url(&["encrypt"])), "127.0.0.1:7000");
-        assert_eq!(local.url(&["encrypt"]).as_str(), "http://127.0.0.1:7000/20180608/encrypt");
-        let explicit = Endpoint::parse("crypto_endpoint", "https://h:443").unwrap();
-        assert_eq!(host_header(&explicit.url(&["encrypt"])), "h");
+        let http = HttpClient::new(tls_config(None).unwrap());
+        let endpoint = |url| Endpoint::new(&http, "crypto_endpoint", url).unwrap();
+        let e = endpoint("https://v-crypto.kms.r.oraclecloud.com/");
+        let path = e.path(&["keys", "ocid1.key.oc1..a/b", "keyVersions"]);
+        assert_eq!(path, "/20180608/keys/ocid1.key.oc1..a%2Fb/keyVersions");
+        assert_eq!(e.origin.host_header(), "v-crypto.kms.r.oraclecloud.com");
+        let local = endpoint("http://127.0.0.1:7000");
+        assert_eq!(local.origin.host_header(), "127.0.0.1:7000");
+        assert_eq!(local.path(&["encrypt"]), "/20180608/encrypt");
+        assert_eq!(endpoint("https://h:443").origin.host_header(), "h");
+        assert_eq!(endpoint("https://h/prefix/").path(&["encrypt"]), "/prefix/20180608/encrypt");
         let id = new_request_id();
         assert_eq!(id.len(), 32);
         assert!(id.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));

@@ -127,8 +127,8 @@ fn not_authenticated_advice(op: &Operation, message: &str) -> String {
     )
 }
 
-/// Maps a transport failure (DNS, connect, TLS, reset, malformed HTTP).
-pub(crate) fn network_error(op: &Operation, err: &reqwest::Error) -> Error {
+/// Maps a transport failure (DNS, connect, proxy, TLS, reset, malformed HTTP).
+pub(crate) fn network_error(op: &Operation, err: &(dyn std::error::Error + 'static)) -> Error {
     let chain = error_chain(err);
     if is_untrusted_certificate(err, &chain) {
         return Error::new(

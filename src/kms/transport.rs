@@ -1,13 +1,13 @@
-//! The HTTP client a KMS client reuses for all its calls: rustls (aws-lc-rs) trusting the system
-//! roots plus an optional extra PEM CA bundle. Certificate verification cannot be turned off.
+//! TLS for every HTTPS connection the library makes: rustls (aws-lc-rs) trusting the system roots
+//! plus an optional extra PEM CA bundle. Certificate verification cannot be turned off.
 
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use crate::error::{Error, Result};
 
-/// Builds the pooled HTTP client. `ca_cert` is the `ca_cert` config value (a PEM bundle).
-pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
+/// The TLS client settings. `ca_cert` is the `ca_cert` config value (a PEM bundle).
+pub fn tls_config(ca_cert: Option<&Path>) -> Result<Arc<rustls::ClientConfig>> {
     let roots = root_store(ca_cert)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -15,6 +15,13 @@ pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
         .map_err(|e| Error::internal(format!("TLS setup failed: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    Ok(Arc::new(tls))
+}
+
+/// The pooled async HTTP client of the credential providers (metadata service, federation,
+/// proxymux). `ca_cert` is the `ca_cert` config value (a PEM bundle).
+pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
+    let tls = Arc::unwrap_or_clone(tls_config(ca_cert)?);
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .user_agent(super::client::USER_AGENT.as_str())

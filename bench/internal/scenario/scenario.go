@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	wrapping "github.com/hashicorp/go-kms-wrapping/v2"
@@ -52,6 +54,12 @@ type Settings struct {
 	Duration    time.Duration
 	InitSamples int // seal inits timed (the first in a fresh process)
 	EmulatorPID int // to attribute the emulator's CPU time per op (0: not measured)
+	Only        string // comma-separated scenario names to run (empty: all), e.g. for profiling one
+}
+
+// selected reports whether scenario name is to run under s.Only.
+func (s Settings) selected(name string) bool {
+	return s.Only == "" || slices.Contains(strings.Split(s.Only, ","), name)
 }
 
 // Measurement is one scenario measured in one worker.
@@ -81,7 +89,7 @@ func RunAll(impl string, target impls.Target, s Settings) (*WorkerReport, error)
 	defer impls.Close(ctx, w)
 	report := &WorkerReport{Impl: impl, Measurements: []Measurement{initM}}
 	for _, sc := range All {
-		if sc.Kind == Init {
+		if sc.Kind == Init || !s.selected(sc.Name) {
 			continue
 		}
 		m, err := measureOp(ctx, w, sc, s)

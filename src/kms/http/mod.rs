@@ -1,0 +1,361 @@
+//! The KMS client's HTTP/1.1 transport: blocking I/O on the calling thread, with keep-alive
+//! connections pooled per origin.
+//!
+//! A blocking caller (the C ABI, Go through cgo) gets its request written and its answer read
+//! on its own thread — no hand-off to an async runtime's worker and back, which cost more CPU than
+//! everything but the request signature. Async callers run the same exchange on tokio's blocking
+//! pool. Deadlines and cancellation are checked between socket waits of at most
+//! [`interrupt::SLICE`]. Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY`
+//! (as curl and reqwest read them; `http://` proxies, tunnelled with `CONNECT` for https).
+
+mod conn;
+mod interrupt;
+mod wire;
+
+use std::fmt;
+use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use hyper_util::client::proxy::matcher::Matcher;
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+use conn::Conn;
+pub use interrupt::Interrupt;
+use wire::{encode_request, Framing, Reader};
+
+/// How long an idle connection is kept for reuse.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most idle connections kept per origin.
+const MAX_IDLE: usize = 64;
+
+/// Where an exchange failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Looking up the host name.
+    Resolve,
+    /// Opening the TCP connection.
+    Connect,
+    /// Opening the tunnel through the HTTP proxy.
+    Proxy,
+    /// The TLS handshake.
+    Tls,
+    /// Writing the request.
+    Send,
+    /// Reading the response.
+    Receive,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Resolve => "resolving the host name",
+            Stage::Connect => "connecting",
+            Stage::Proxy => "opening the proxy tunnel",
+            Stage::Tls => "the TLS handshake",
+            Stage::Send => "sending the request",
+            Stage::Receive => "reading the response",
+        })
+    }
+}
+
+/// Why an exchange did not produce a response.
+#[derive(Debug)]
+pub enum TransportError {
+    /// The call's cancellation token fired.
+    Cancelled,
+    /// The call's deadline passed.
+    DeadlineExceeded,
+    /// The network or the server failed during `stage`.
+    Failed {
+        /// What was being done.
+        stage: Stage,
+        /// The underlying error (a TLS error is an `io::Error` wrapping a `rustls::Error`).
+        source: io::Error,
+    },
+}
+
+impl TransportError {
+    /// A failure during `stage`.
+    pub fn failed(stage: Stage, source: io::Error) -> TransportError {
+        TransportError::Failed { stage, source }
+    }
+
+    /// Whether the server closed or reset the connection (what a stale pooled one does).
+    fn is_closed_connection(&self) -> bool {
+        matches!(self, TransportError::Failed { source, .. } if matches!(
+            source.kind(),
+            io::ErrorKind::UnexpectedEof
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::WriteZero
+        ))
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportError::Cancelled => f.write_str("cancelled"),
+            TransportError::DeadlineExceeded => f.write_str("deadline exceeded"),
+            TransportError::Failed { stage, source } => write!(f, "{stage}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TransportError::Failed { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// An HTTP proxy to go through.
+struct Proxy {
+    host: String,
+    port: u16,
+    /// `Proxy-Authorization` value, when the proxy URL has credentials.
+    authorization: Option<Zeroizing<String>>,
+    /// `host:port`, without credentials, for messages.
+    display: String,
+}
+
+/// One origin (scheme, host, port): how to reach it, and its idle connections.
+pub struct Origin {
+    /// Host name or IP address (without IPv6 brackets), to resolve and connect to.
+    host: String,
+    port: u16,
+    /// `host[:port]` as sent in `Host` (the port only when not the scheme's default).
+    host_header: String,
+    /// `host:port`, the `CONNECT` target.
+    authority: String,
+    /// The name the TLS certificate must match; `None` for plain http.
+    server_name: Option<ServerName<'static>>,
+    proxy: Option<Proxy>,
+    idle: Mutex<Vec<(Conn, Instant)>>,
+}
+
+impl Origin {
+    /// The `Host` header value for requests to this origin.
+    pub fn host_header(&self) -> &str {
+        &self.host_header
+    }
+
+    /// Serialises a request to `path_and_query` on this origin (the absolute URL as the target
+    /// when it goes through a proxy in the clear).
+    pub fn request(
+        &self,
+        method: &'static str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<HttpRequest> {
+        let mut headers = headers.to_vec();
+        let absolute;
+        let target = match (&self.proxy, &self.server_name) {
+            (Some(proxy), None) => {
+                absolute = format!("http://{}{path_and_query}", self.host_header);
+                if let Some(auth) = &proxy.authorization {
+                    headers.push(("proxy-authorization", auth.as_str()));
+                }
+                absolute.as_str()
+            }
+            _ => path_and_query,
+        };
+        let message = encode_request(method, target, &headers, body).map_err(Error::internal)?;
+        Ok(HttpRequest { method, message })
+    }
+
+    fn checkout(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let (conn, since) = idle.pop()?;
+        if since.elapsed() < IDLE_TIMEOUT {
+            return Some(conn);
+        }
+        // The newest is too old, so are all the others.
+        idle.clear();
+        None
+    }
+
+    fn checkin(&self, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
+        }
+        idle.push((conn, Instant::now()));
+    }
+}
+
+/// A serialised request.
+pub struct HttpRequest {
+    method: &'static str,
+    /// Request line, headers and body (zeroed when dropped: the body may carry a plaintext).
+    message: Zeroizing<Vec<u8>>,
+}
+
+/// A response.
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    headers: Vec<(String, String)>,
+    /// The body (zeroed when dropped: it may carry a plaintext or a data key).
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+impl HttpResponse {
+    /// The first value of header `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The transport of one KMS client: TLS settings and the proxy rules.
+pub struct HttpClient {
+    tls: Arc<ClientConfig>,
+    proxies: Matcher,
+}
+
+impl HttpClient {
+    /// A client verifying servers with `tls`, with the proxies of the environment.
+    pub fn new(tls: Arc<ClientConfig>) -> HttpClient {
+        HttpClient { tls, proxies: Matcher::from_env() }
+    }
+
+    /// The origin of `url` (an http or https URL with a host), routed through the proxy the
+    /// environment names for it.
+    pub fn origin(&self, url: &Url) -> Result<Arc<Origin>> {
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) => d.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => return Err(Error::config(format!("{url} has no host"))),
+        };
+        let tls = url.scheme() == "https";
+        let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
+        let host_str = url.host_str().unwrap_or_default();
+        let host_header = match url.port() {
+            Some(port) => format!("{host_str}:{port}"),
+            None => host_str.to_owned(),
+        };
+        let server_name = if tls {
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| Error::config(format!("{url}: not a valid TLS server name: {e}")))?;
+            Some(name)
+        } else {
+            None
+        };
+        Ok(Arc::new(Origin {
+            proxy: self.proxy_for(url, host_str, port)?,
+            authority: format!("{host_str}:{port}"),
+            host,
+            port,
+            host_header,
+            server_name,
+            idle: Mutex::new(Vec::new()),
+        }))
+    }
+
+    fn proxy_for(&self, url: &Url, host: &str, port: u16) -> Result<Option<Proxy>> {
+        let uri: http::Uri = format!("{}://{host}:{port}/", url.scheme())
+            .parse()
+            .map_err(|e| Error::config(format!("{url}: {e}")))?;
+        let Some(intercept) = self.proxies.intercept(&uri) else {
+            return Ok(None);
+        };
+        let proxy = intercept.uri();
+        let display =
+            format!("{}:{}", proxy.host().unwrap_or_default(), proxy.port_u16().unwrap_or(80));
+        if proxy.scheme_str() != Some("http") {
+            return Err(Error::config(format!(
+                "the proxy {}://{display} set in the environment for {url} is not supported: use \
+                 an http:// proxy URL (https is tunnelled through it with CONNECT), or exclude \
+                 the host with NO_PROXY",
+                proxy.scheme_str().unwrap_or_default()
+            )));
+        }
+        let authorization = intercept
+            .basic_auth()
+            .and_then(|v| v.to_str().ok())
+            .map(|v| Zeroizing::new(v.to_owned()));
+        Ok(Some(Proxy {
+            host: proxy.host().unwrap_or_default().trim_matches(['[', ']']).to_owned(),
+            port: proxy.port_u16().unwrap_or(80),
+            authorization,
+            display,
+        }))
+    }
+
+    /// Sends `req` to `origin` and reads the answer, on this thread. A pooled connection that
+    /// turns out to be closed by the server (before answering) is replaced once by a new one.
+    pub fn send(
+        &self,
+        origin: &Origin,
+        req: &HttpRequest,
+        stop: &Interrupt,
+    ) -> std::result::Result<HttpResponse, TransportError> {
+        let mut pooled = origin.checkout();
+        loop {
+            let reused = pooled.is_some();
+            let mut conn = match pooled.take() {
+                Some(conn) => conn,
+                None => Conn::open(origin, &self.tls, stop)?,
+            };
+            match exchange(&mut conn, req, stop) {
+                Ok((resp, keep_alive)) => {
+                    if keep_alive {
+                        origin.checkin(conn);
+                    }
+                    return Ok(resp);
+                }
+                Err((error, received_any))
+                    if reused && !received_any && error.is_closed_connection() =>
+                {
+                    continue
+                }
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
+    /// [`HttpClient::send`] for async code: on the calling thread when it is a blocking caller's
+    /// ([`crate::blocking`]), else on tokio's blocking pool.
+    pub async fn send_async(
+        self: &Arc<Self>,
+        origin: &Arc<Origin>,
+        req: HttpRequest,
+        stop: Interrupt,
+    ) -> std::result::Result<HttpResponse, TransportError> {
+        if crate::blocking::is_blocking_caller() {
+            return self.send(origin, &req, &stop);
+        }
+        let (client, origin) = (Arc::clone(self), Arc::clone(origin));
+        tokio::task::spawn_blocking(move || client.send(&origin, &req, &stop)).await.unwrap_or_else(
+            |e| Err(TransportError::failed(Stage::Send, io::Error::other(e.to_string()))),
+        )
+    }
+}
+
+/// One request and response on `conn`; on failure, also whether any response byte arrived.
+fn exchange(
+    conn: &mut Conn,
+    req: &HttpRequest,
+    stop: &Interrupt,
+) -> std::result::Result<(HttpResponse, bool), (TransportError, bool)> {
+    conn.write_all(&req.message, stop, Stage::Send).map_err(|e| (e, false))?;
+    let mut reader = Reader::new(conn, stop, Stage::Receive);
+    let result = reader.read_head().and_then(|head| {
+        let framing = Framing::of(req.method, &head)?;
+        let body = reader.read_body(framing)?;
+        let keep_alive = !head.close && framing != Framing::UntilClose && !reader.has_leftover();
+        Ok((HttpResponse { status: head.status, headers: head.headers, body }, keep_alive))
+    });
+    result.map_err(|e| (e, reader.received_any()))
+}
