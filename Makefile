@@ -24,7 +24,7 @@ build: tools
 	$(CARGO) build --release --locked --workspace
 
 demo: build
-	cd go-bindings/interop && $(GO) run ./cmd/ocikms-demo
+	OCIKMS_ROOT=. . scripts/go-env.sh && cd go-bindings/interop && $(GO) run ./cmd/ocikms-demo
 
 test: build test-rust test-header test-gosdk test-go test-c test-python test-bench-smoke
 	@echo "make test: all suites passed"

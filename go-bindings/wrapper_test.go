@@ -211,6 +211,58 @@ func TestContextCancellationStopsAnInFlightCall(t *testing.T) {
 	assertCode(t, err, CodeCancelled)
 }
 
+// emptyTokenPool takes every pooled cancellation token out of the pool for the test's duration.
+func emptyTokenPool(t *testing.T) {
+	var taken []*cancelToken
+	for len(idleTokens.idle) > 0 {
+		taken = append(taken, <-idleTokens.idle)
+	}
+	t.Cleanup(func() {
+		for _, token := range taken {
+			idleTokens.put(token)
+		}
+	})
+}
+
+func TestOnlyUncancelledTokensAreReused(t *testing.T) {
+	w := configured(t)
+	emptyTokenPool(t)
+	if _, err := w.Encrypt(context.Background(), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(idleTokens.idle); n != 0 {
+		t.Fatalf("a call without a cancellable context pooled %d tokens", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		if _, err := w.Encrypt(ctx, []byte("x")); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n := len(idleTokens.idle); n != 1 {
+		t.Fatalf("sequential calls left %d idle tokens, want the one they shared", n)
+	}
+
+	slowEncrypt(t)
+	held, cancelHeld := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancelHeld)
+	_, err := w.Encrypt(held, []byte("x"))
+	assertCode(t, err, CodeCancelled)
+	if n := len(idleTokens.idle); n != 0 {
+		t.Fatalf("the cancelled call's token went back to the pool (%d idle)", n)
+	}
+	_ = emu.ClearFaults()
+	for i := 0; i < 2; i++ {
+		if _, err := w.Encrypt(ctx, []byte("x")); err != nil {
+			t.Fatalf("call after a cancellation %d: %v", i, err)
+		}
+	}
+	if n := len(idleTokens.idle); n != 1 {
+		t.Fatalf("%d idle tokens after the cancellation, want 1", n)
+	}
+}
+
 func TestContextDeadlineBoundsTheCall(t *testing.T) {
 	w := configured(t)
 	slowEncrypt(t)

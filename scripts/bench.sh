@@ -23,6 +23,7 @@ done
 # Release builds: the static library the Go binding links, the emulator, the aws-lc signature floor.
 "$CARGO" build --release --locked -p ocikms -p oci-kms-emulator
 "$CARGO" build --release --locked -p ocikms --example sign_floor
+OCIKMS_ROOT="$root" . "$root/scripts/go-env.sh"
 (cd bench && "$GO" build -o "$release/ocikms-bench" .)
 
 run=("$release/ocikms-bench" run -emulator "$release/oci-kms-emulator" -sign-floor "$release/examples/sign_floor")

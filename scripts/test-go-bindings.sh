@@ -4,7 +4,9 @@
 # Needs target/release/libocikms.{a,so} and target/release/oci-kms-emulator
 # (cargo build --release --workspace); OCIKMS_EMULATOR_BIN overrides the emulator path.
 set -euo pipefail
-cd "$(dirname "$0")/../go-bindings"
+cd "$(dirname "$0")/.."
+OCIKMS_ROOT="$PWD" . scripts/go-env.sh
+cd go-bindings
 for dir in . interop; do
   echo "== go-bindings/$dir: go vet"
   (cd "$dir" && go vet ./...)

@@ -122,35 +122,61 @@ pub fn content_sha256(body: &[u8]) -> String {
 ///
 /// Fails when `signed_headers` names a header the request parts cannot supply.
 pub fn signing_string(parts: &RequestParts<'_>, signed_headers: &[&str]) -> Result<String> {
-    let body = parts.body.unwrap_or_default();
-    let mut lines = Vec::with_capacity(signed_headers.len());
-    for name in signed_headers {
-        let value = match *name {
-            "date" => parts.date.to_owned(),
+    write_signing_string(parts, signed_headers, &Derived::of(parts, signed_headers))
+}
+
+/// The header values computed from the body, when signed (each computed once per request).
+struct Derived {
+    content_sha256: Option<String>,
+    content_length: Option<String>,
+}
+
+impl Derived {
+    fn of(parts: &RequestParts<'_>, signed_headers: &[&str]) -> Derived {
+        let body = parts.body.unwrap_or_default();
+        let signs = |h: &str| signed_headers.contains(&h);
+        Derived {
+            content_sha256: signs("x-content-sha256").then(|| content_sha256(body)),
+            content_length: signs("content-length").then(|| body.len().to_string()),
+        }
+    }
+}
+
+/// [`signing_string`] with the body-derived values already computed.
+fn write_signing_string(
+    parts: &RequestParts<'_>,
+    signed_headers: &[&str],
+    derived: &Derived,
+) -> Result<String> {
+    let mut out = String::with_capacity(256 + parts.path_and_query.len() + parts.host.len());
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(name);
+        out.push_str(": ");
+        match *name {
+            "date" => out.push_str(parts.date),
             "(request-target)" => {
-                format!("{} {}", parts.method.to_ascii_lowercase(), parts.path_and_query)
+                out.extend(parts.method.chars().map(|c| c.to_ascii_lowercase()));
+                out.push(' ');
+                out.push_str(parts.path_and_query);
             }
-            "host" => parts.host.to_owned(),
-            "content-length" => body.len().to_string(),
-            "content-type" => parts
-                .content_type
-                .ok_or_else(|| {
-                    Error::internal(
-                        "cannot sign header content-type: the request has no content type",
-                    )
-                })?
-                .to_owned(),
-            "x-content-sha256" => content_sha256(body),
+            "host" => out.push_str(parts.host),
+            "content-length" => out.push_str(derived.content_length.as_deref().unwrap_or("0")),
+            "content-type" => out.push_str(parts.content_type.ok_or_else(|| {
+                Error::internal("cannot sign header content-type: the request has no content type")
+            })?),
+            "x-content-sha256" => out.push_str(derived.content_sha256.as_deref().unwrap_or("")),
             other => {
                 return Err(Error::internal(format!(
                     "cannot sign header {other:?}: the signer supports date, (request-target), \
                      host, content-length, content-type and x-content-sha256"
                 )))
             }
-        };
-        lines.push(format!("{name}: {value}"));
+        }
     }
-    Ok(lines.join("\n"))
+    Ok(out)
 }
 
 /// Signs a request: returns the `date`, `x-content-sha256`/`content-length` (when signed) and
@@ -163,19 +189,26 @@ pub fn sign(
     key_id: &str,
     key: &dyn RsaSha256Signer,
 ) -> Result<SignatureHeaders> {
-    let string = signing_string(parts, signed_headers)?;
-    let signature = B64.encode(key.sign_rsa_sha256(string.as_bytes())?);
-    let authorization = format!(
-        "Signature version=\"1\",headers=\"{}\",keyId=\"{key_id}\",algorithm=\"rsa-sha256\",\
-         signature=\"{signature}\"",
-        signed_headers.join(" ")
-    );
-    let body = parts.body.unwrap_or_default();
-    let signs = |h: &str| signed_headers.contains(&h);
+    let derived = Derived::of(parts, signed_headers);
+    let string = write_signing_string(parts, signed_headers, &derived)?;
+    let signature = key.sign_rsa_sha256(string.as_bytes())?;
+    let mut authorization = String::with_capacity(160 + key_id.len() + signature.len() * 4 / 3);
+    authorization.push_str("Signature version=\"1\",headers=\"");
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            authorization.push(' ');
+        }
+        authorization.push_str(name);
+    }
+    authorization.push_str("\",keyId=\"");
+    authorization.push_str(key_id);
+    authorization.push_str("\",algorithm=\"rsa-sha256\",signature=\"");
+    B64.encode_string(signature, &mut authorization);
+    authorization.push('"');
     Ok(SignatureHeaders {
         date: parts.date.to_owned(),
-        x_content_sha256: signs("x-content-sha256").then(|| content_sha256(body)),
-        content_length: signs("content-length").then(|| body.len().to_string()),
+        x_content_sha256: derived.content_sha256,
+        content_length: derived.content_length,
         authorization,
     })
 }

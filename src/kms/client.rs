@@ -103,13 +103,16 @@ pub struct GeneratedKey {
 struct Endpoint {
     base: Url,
     origin: Arc<Origin>,
+    /// Scheme, host and port, for messages.
+    display: String,
 }
 
 impl Endpoint {
     /// The endpoint of config value `value` (named `config_key` in errors).
     fn new(http: &HttpClient, config_key: &str, value: &str) -> Result<Endpoint> {
         let base = Endpoint::parse(config_key, value)?;
-        Ok(Endpoint { origin: http.origin(&base)?, base })
+        let display = base.origin().ascii_serialization();
+        Ok(Endpoint { origin: http.origin(&base)?, base, display })
     }
 
     /// Validates an endpoint URL.
@@ -138,10 +141,6 @@ impl Endpoint {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_owned(),
         }
-    }
-
-    fn display(&self) -> String {
-        self.base.origin().ascii_serialization()
     }
 }
 
@@ -371,25 +370,24 @@ impl KmsClient {
                 "OCI KMS {name} with key {key_id} needs the management endpoint, which is not \
                  configured and could not be derived from crypto_endpoint {}: set \
                  management_endpoint to https://<vault>-management.kms.<region>.oraclecloud.com",
-                self.crypto.display()
+                self.crypto.display
             ))
         })
     }
 
-    fn operation(
-        &self,
+    fn operation<'a>(
+        &'a self,
         name: &'static str,
-        key_id: &str,
-        endpoint: &Endpoint,
+        key_id: &'a str,
+        endpoint: &'a Endpoint,
         verb: &'static str,
-    ) -> Operation {
+    ) -> Operation<'a> {
         Operation {
             name,
-            key_id: key_id.to_owned(),
-            endpoint: endpoint.display(),
+            key_id,
+            endpoint: &endpoint.display,
             verb,
-            principal: self.provider.describe(),
-            principal_type: self.provider.principal_type(),
+            provider: self.provider.as_ref(),
         }
     }
 
@@ -398,7 +396,7 @@ impl KmsClient {
     async fn execute(
         &self,
         ctx: &CallContext,
-        op: &Operation,
+        op: &Operation<'_>,
         req: Request<'_>,
     ) -> Result<Response> {
         let what = || format!("OCI KMS {} with key {}", op.name, op.key_id);
@@ -452,7 +450,7 @@ impl KmsClient {
         &self,
         ctx: &CallContext,
         what: &(dyn Fn() -> String + Sync),
-        op: &Operation,
+        op: &Operation<'_>,
         req: &Request<'_>,
         creds: &Credentials,
     ) -> Result<std::result::Result<Response, Failure>> {
@@ -551,7 +549,7 @@ fn json_body<T: serde::Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>> {
 }
 
 /// Parses a JSON response body; the error never quotes the body (it may hold key material).
-fn parse<T: DeserializeOwned>(op: &Operation, resp: &Response) -> Result<T> {
+fn parse<T: DeserializeOwned>(op: &Operation<'_>, resp: &Response) -> Result<T> {
     serde_json::from_slice(&resp.body).map_err(|e| {
         Error::internal(format!(
             "OCI KMS {} with key {} returned a malformed response ({:?} error at line {} column \
@@ -567,7 +565,7 @@ fn parse<T: DeserializeOwned>(op: &Operation, resp: &Response) -> Result<T> {
 }
 
 fn decode_secret(
-    op: &Operation,
+    op: &Operation<'_>,
     resp: &Response,
     encoded: Zeroizing<String>,
 ) -> Result<Zeroizing<Vec<u8>>> {

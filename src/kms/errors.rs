@@ -1,7 +1,7 @@
 //! Turns OCI error responses and transport failures into the crate's [`Error`], with the
 //! service's details, retryability, and a message that says what to do.
 
-use crate::auth::PrincipalType;
+use crate::auth::{CredentialProvider, PrincipalType};
 use crate::error::{Error, ErrorCode, ServiceDetails};
 
 use super::models::ErrorBody;
@@ -9,25 +9,34 @@ use super::retry::is_retryable_status;
 
 /// What a request was for, to word its errors: `"encrypt with key ocid1.key..."` and the IAM
 /// verb the operation needs.
-#[derive(Debug, Clone)]
-pub(crate) struct Operation {
+/// Borrows everything: it is built for every call and only read when a call fails.
+#[derive(Clone, Copy)]
+pub(crate) struct Operation<'a> {
     /// Short name (`"encrypt"`, `"get key"`).
     pub name: &'static str,
     /// The key OCID the operation uses.
-    pub key_id: String,
+    pub key_id: &'a str,
     /// The endpoint (scheme + host) called.
-    pub endpoint: String,
+    pub endpoint: &'a str,
     /// The IAM verb on `keys` the operation needs (`use`, `read`, `manage`).
     pub verb: &'static str,
-    /// A safe description of the principal (from the credential provider).
-    pub principal: String,
-    /// The principal's kind, to word the IAM policy example.
-    pub principal_type: PrincipalType,
+    /// The credential provider the requests are signed with (it describes the principal).
+    pub provider: &'a dyn CredentialProvider,
 }
 
-impl Operation {
+impl Operation<'_> {
     fn what(&self) -> String {
         format!("OCI KMS {} with key {} at {}", self.name, self.key_id, self.endpoint)
+    }
+
+    /// A safe description of the principal.
+    fn principal(&self) -> String {
+        self.provider.describe()
+    }
+
+    /// The principal's kind, to word the IAM policy example.
+    fn principal_type(&self) -> PrincipalType {
+        self.provider.principal_type()
     }
 }
 
@@ -57,7 +66,7 @@ fn classify(op: &Operation, status: u16, body: &ErrorBody) -> (ErrorCode, String
     match status {
         401 => (ErrorCode::NotAuthenticated, not_authenticated_advice(op, &body.message)),
         404 => {
-            let subject = match op.principal_type {
+            let subject = match op.principal_type() {
                 PrincipalType::User | PrincipalType::Session => "group <group>",
                 _ => "dynamic-group <dynamic-group>",
             };
@@ -66,7 +75,9 @@ fn classify(op: &Operation, status: u16, body: &ErrorBody) -> (ErrorCode, String
                  that the endpoint belongs to the key's vault, and that an IAM policy grants it, \
                  e.g. `allow {subject} to {} keys in compartment <compartment>` (cross-tenancy \
                  access also needs endorse/admit statements)",
-                op.principal, op.verb, op.verb
+                op.principal(),
+                op.verb,
+                op.verb
             );
             (ErrorCode::NotAuthorizedOrNotFound, advice)
         }
@@ -100,7 +111,7 @@ fn classify(op: &Operation, status: u16, body: &ErrorBody) -> (ErrorCode, String
 fn not_authenticated_advice(op: &Operation, message: &str) -> String {
     let text = message.to_ascii_lowercase();
     if text.contains("token") && text.contains("expired") {
-        let source = match op.principal_type {
+        let source = match op.principal_type() {
             PrincipalType::Instance => {
                 "check that the metadata service and the federation endpoint are reachable"
             }
@@ -112,7 +123,7 @@ fn not_authenticated_advice(op: &Operation, message: &str) -> String {
         return format!(
             "the security token of {} expired: the provider refreshes (or re-reads) it and \
              retries once on its own, so the token source did not yield a valid one; {source}",
-            op.principal
+            op.principal()
         );
     }
     if ["date", "clock", "skew", "time"].iter().any(|w| text.contains(w)) {
@@ -123,7 +134,7 @@ fn not_authenticated_advice(op: &Operation, message: &str) -> String {
     format!(
         "OCI did not accept the request signature of {}: check the key file, fingerprint, \
          tenancy and user OCIDs (or that the session token is valid)",
-        op.principal
+        op.principal()
     )
 }
 
@@ -187,15 +198,16 @@ fn is_untrusted_certificate(err: &(dyn std::error::Error + 'static), chain: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kms::fuzzing::NamedPrincipal as Principal;
+    const USER: Principal = Principal("user ocid1.user.oc1..u", PrincipalType::User);
 
-    fn op() -> Operation {
+    fn op() -> Operation<'static> {
         Operation {
             name: "encrypt",
-            key_id: "ocid1.key.oc1..k".into(),
-            endpoint: "https://v-crypto.kms.r.oraclecloud.com".into(),
+            key_id: "ocid1.key.oc1..k",
+            endpoint: "https://v-crypto.kms.r.oraclecloud.com",
             verb: "use",
-            principal: "user ocid1.user.oc1..u".into(),
-            principal_type: PrincipalType::User,
+            provider: &USER,
         }
     }
 
@@ -246,11 +258,9 @@ mod tests {
         let message = "token check failed: the security token expired at 1764470000 (Unix \
                        time); get a new one";
         let body = serde_json::json!({ "code": "NotAuthenticated", "message": message });
-        let instance = Operation {
-            principal: "instance ocid1.instance.oc1..i".into(),
-            principal_type: PrincipalType::Instance,
-            ..op()
-        };
+        let instance_principal =
+            Principal("instance ocid1.instance.oc1..i", PrincipalType::Instance);
+        let instance = Operation { provider: &instance_principal, ..op() };
         let expired = service_error(&instance, 401, None, "sent", body.to_string().as_bytes());
         let msg = expired.message();
         assert_eq!(expired.code(), ErrorCode::NotAuthenticated);

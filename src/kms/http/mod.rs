@@ -10,6 +10,8 @@
 
 mod conn;
 mod interrupt;
+#[cfg(test)]
+mod tests;
 mod wire;
 
 use std::fmt;
@@ -198,14 +200,14 @@ impl Origin {
 pub struct HttpRequest {
     method: &'static str,
     /// Request line, headers and body (zeroed when dropped: the body may carry a plaintext).
-    message: Zeroizing<Vec<u8>>,
+    message: wire::Scrubbed,
 }
 
 /// A response.
 pub struct HttpResponse {
     /// The status code.
     pub status: u16,
-    headers: Vec<(String, String)>,
+    headers: wire::Headers,
     /// The body (zeroed when dropped: it may carry a plaintext or a data key).
     pub body: Zeroizing<Vec<u8>>,
 }
@@ -213,7 +215,7 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers.get(name)
     }
 }
 
@@ -227,6 +229,13 @@ impl HttpClient {
     /// A client verifying servers with `tls`, with the proxies of the environment.
     pub fn new(tls: Arc<ClientConfig>) -> HttpClient {
         HttpClient { tls, proxies: Matcher::from_env() }
+    }
+
+    /// A client verifying servers with `tls` and following the proxy rules of `proxies` instead
+    /// of the environment's (tests).
+    #[cfg(test)]
+    pub(crate) fn with_proxies(tls: Arc<ClientConfig>, proxies: Matcher) -> HttpClient {
+        HttpClient { tls, proxies }
     }
 
     /// The origin of `url` (an http or https URL with a host), routed through the proxy the

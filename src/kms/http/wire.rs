@@ -4,8 +4,9 @@
 //! when a buffer grows.
 
 use std::io;
+use std::ops::{Deref, DerefMut};
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::conn::Conn;
 use super::interrupt::Interrupt;
@@ -18,7 +19,44 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 /// The most headers a response head may have.
 const MAX_HEADERS: usize = 64;
 /// The read buffer's starting size: one read holds a whole KMS response.
-const READ_CHUNK: usize = 16 * 1024;
+const READ_CHUNK: usize = 4 * 1024;
+
+/// Bytes zeroed with one bulk write when dropped (`Zeroizing<Vec<u8>>` zeroes byte by byte,
+/// which costs microseconds per KiB-sized buffer on every request).
+pub struct Scrubbed(Vec<u8>);
+
+impl Scrubbed {
+    /// Takes `bytes` over.
+    pub fn new(bytes: Vec<u8>) -> Scrubbed {
+        Scrubbed(bytes)
+    }
+}
+
+impl Deref for Scrubbed {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl DerefMut for Scrubbed {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Debug for Scrubbed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scrubbed({} bytes)", self.0.len())
+    }
+}
+
+impl Drop for Scrubbed {
+    fn drop(&mut self) {
+        self.0.as_mut_slice().zeroize();
+    }
+}
 
 /// Serialises a request: request line, headers, blank line, body. Refuses header values with
 /// control characters (they would split the header).
@@ -27,7 +65,7 @@ pub fn encode_request(
     target: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, String> {
+) -> Result<Scrubbed, String> {
     let head_len: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
     let mut out = Vec::with_capacity(method.len() + target.len() + 13 + head_len + 2 + body.len());
     for (name, value) in headers {
@@ -47,7 +85,7 @@ pub fn encode_request(
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
-    Ok(Zeroizing::new(out))
+    Ok(Scrubbed::new(out))
 }
 
 /// A response's status line and headers.
@@ -57,8 +95,8 @@ pub struct Head {
     pub status: u16,
     /// The reason phrase.
     pub reason: String,
-    /// Header names (lower case) and values, in order.
-    pub headers: Vec<(String, String)>,
+    /// The headers.
+    pub headers: Headers,
     /// Whether the server closes the connection after this response.
     pub close: bool,
 }
@@ -66,7 +104,41 @@ pub struct Head {
 impl Head {
     /// The first value of header `name` (lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers.get(name)
+    }
+}
+
+/// Response headers in one string (two allocations per response, not two per header).
+#[derive(Debug, Default)]
+pub struct Headers {
+    /// Lower-cased names and values, back to back.
+    text: String,
+    /// Where each header's name and value are in `text`, in order.
+    spans: Vec<(usize, usize, usize)>,
+}
+
+impl Headers {
+    /// Copies httparse's headers (names lower-cased, values decoded as UTF-8 lossily).
+    fn of(parsed: &[httparse::Header<'_>]) -> Headers {
+        let size = parsed.iter().map(|h| h.name.len() + h.value.len()).sum();
+        let mut headers = Headers { text: String::with_capacity(size), spans: Vec::new() };
+        headers.spans.reserve_exact(parsed.len());
+        for h in parsed {
+            let start = headers.text.len();
+            headers.text.extend(h.name.chars().map(|c| c.to_ascii_lowercase()));
+            let name_end = headers.text.len();
+            headers.text.push_str(&String::from_utf8_lossy(h.value));
+            headers.spans.push((start, name_end, headers.text.len()));
+        }
+        headers
+    }
+
+    /// The first value of header `name` (lower case).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.spans
+            .iter()
+            .find(|(start, name_end, _)| &self.text[*start..*name_end] == name)
+            .map(|(_, name_end, end)| &self.text[*name_end..*end])
     }
 }
 
@@ -120,7 +192,7 @@ pub struct Reader<'c> {
     conn: &'c mut Conn,
     stop: &'c Interrupt,
     stage: Stage,
-    buf: Zeroizing<Vec<u8>>,
+    buf: Scrubbed,
     start: usize,
     end: usize,
     received_any: bool,
@@ -129,7 +201,7 @@ pub struct Reader<'c> {
 impl<'c> Reader<'c> {
     /// A reader of `conn`; failures are reported as happening during `stage`.
     pub fn new(conn: &'c mut Conn, stop: &'c Interrupt, stage: Stage) -> Reader<'c> {
-        let buf = Zeroizing::new(vec![0; READ_CHUNK]);
+        let buf = Scrubbed::new(vec![0; READ_CHUNK]);
         Reader { conn, stop, stage, buf, start: 0, end: 0, received_any: false }
     }
 
@@ -152,7 +224,7 @@ impl<'c> Reader<'c> {
             self.start = 0;
         }
         if self.end == self.buf.len() {
-            let mut bigger = Zeroizing::new(vec![0; self.buf.len() * 2]);
+            let mut bigger = Scrubbed::new(vec![0; self.buf.len() * 2]);
             bigger[..self.end].copy_from_slice(&self.buf[..self.end]);
             self.buf = bigger;
         }
@@ -224,7 +296,8 @@ impl<'c> Reader<'c> {
         body: &mut Zeroizing<Vec<u8>>,
         len: usize,
     ) -> Result<(), TransportError> {
-        if body.len() + len > MAX_BODY {
+        // `len` is a chunk size the server chose (up to `usize::MAX`): the sum must not wrap.
+        if body.len().saturating_add(len) > MAX_BODY {
             return Err(self.malformed(format!("a body larger than {MAX_BODY} bytes")));
         }
         let mut at = body.len();
@@ -318,12 +391,8 @@ fn reserve_zeroizing(vec: &mut Zeroizing<Vec<u8>>, extra: usize) {
 }
 
 fn to_head(parsed: &httparse::Response<'_, '_>) -> Head {
-    let headers: Vec<(String, String)> = parsed
-        .headers
-        .iter()
-        .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
-        .collect();
-    let connection = headers.iter().find(|(n, _)| n == "connection").map(|(_, v)| v.as_str());
+    let headers = Headers::of(parsed.headers);
+    let connection = headers.get("connection");
     let has_token = |token: &str| {
         connection.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
@@ -349,12 +418,25 @@ mod tests {
     }
 
     fn head(status: u16, headers: &[(&str, &str)]) -> Head {
-        Head {
-            status,
-            reason: String::new(),
-            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
-            close: false,
-        }
+        let parsed: Vec<httparse::Header<'_>> = headers
+            .iter()
+            .map(|(name, value)| httparse::Header { name, value: value.as_bytes() })
+            .collect();
+        Head { status, reason: String::new(), headers: Headers::of(&parsed), close: false }
+    }
+
+    #[test]
+    fn headers_are_found_by_lower_case_name() {
+        let parsed = [
+            httparse::Header { name: "Content-Length", value: b"12" },
+            httparse::Header { name: "OPC-Request-Id", value: b"abc" },
+            httparse::Header { name: "opc-request-id", value: b"second" },
+        ];
+        let headers = Headers::of(&parsed);
+        assert_eq!(headers.get("content-length"), Some("12"));
+        assert_eq!(headers.get("opc-request-id"), Some("abc"));
+        assert_eq!(headers.get("retry-after"), None);
+        assert_eq!(Headers::default().get("x"), None);
     }
 
     #[test]
