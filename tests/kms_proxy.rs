@@ -151,14 +151,18 @@ fn seal_calls_go_through_an_authenticating_connect_proxy_from_the_environment() 
     assert!(tunnels.len() > after_blocking, "the async seal did not use the proxy: {tunnels:?}");
     assert!(tunnels.iter().all(|t| *t == emulator_authority), "{tunnels:?}");
 
-    // Refused credentials: the error names the proxy and its answer, never the password.
+    // Refused credentials: not retried (a retry cannot fix them); the error names the proxy, its
+    // answer and the fix, never the password.
     std::env::set_var("HTTPS_PROXY", format!("http://user:Wr0ng-pa55@{}", proxy.addr));
-    map.insert("max_retries".into(), json!("0"));
-    let err = match BlockingSeal::new(Emulator::config_from(&map), &opts) {
+    let refused = match BlockingSeal::new(Emulator::config_from(&map), &opts) {
         Ok(_) => panic!("the proxy must refuse wrong credentials"),
-        Err(err) => format!("{err} {err:?}"),
+        Err(err) => err,
     };
+    assert!(!refused.is_retryable(), "{refused}");
+    assert!(!refused.message().contains("attempts"), "a 407 was retried: {refused}");
+    let err = format!("{refused} {refused:?}");
     assert!(err.contains("407") && err.contains(&proxy.addr.to_string()), "{err}");
+    assert!(err.contains("check the proxy credentials"), "{err}");
     let wrong_basic = base64::engine::general_purpose::STANDARD.encode("user:Wr0ng-pa55");
     assert!(!err.contains("Wr0ng-pa55") && !err.contains(&wrong_basic), "{err}");
 

@@ -151,6 +151,17 @@ pub(crate) fn network_error(op: &Operation, err: &(dyn std::error::Error + 'stat
             ),
         );
     }
+    if is_proxy_refusal(err) {
+        return Error::new(
+            ErrorCode::Network,
+            format!(
+                "{} failed: the proxy refused the tunnel ({chain}); check the proxy credentials \
+                 in HTTPS_PROXY and that the proxy allows the endpoint, or exclude the host with \
+                 NO_PROXY",
+                op.what()
+            ),
+        );
+    }
     Error::new(
         ErrorCode::Network,
         format!(
@@ -160,6 +171,15 @@ pub(crate) fn network_error(op: &Operation, err: &(dyn std::error::Error + 'stat
         ),
     )
     .retryable(true)
+}
+
+/// Whether an HTTP proxy refused the tunnel with a 4xx (a retry cannot change that).
+fn is_proxy_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        err.downcast_ref::<super::http::TransportError>(),
+        Some(super::http::TransportError::Failed { stage: super::http::Stage::Proxy, source })
+            if source.kind() == std::io::ErrorKind::PermissionDenied
+    )
 }
 
 /// `err` and its sources, joined by `": "`.

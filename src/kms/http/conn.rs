@@ -78,10 +78,16 @@ impl Conn {
         let mut reader = Reader::new(self, stop, Stage::Proxy);
         let head = reader.read_head()?;
         if !(200..300).contains(&head.status) || reader.has_leftover() {
+            // A 4xx (407 credentials, 403 not allowed) will not change on a retry; a 5xx might.
+            let kind = if (400..500).contains(&head.status) {
+                io::ErrorKind::PermissionDenied
+            } else {
+                io::ErrorKind::ConnectionRefused
+            };
             return Err(TransportError::failed(
                 Stage::Proxy,
                 io::Error::new(
-                    io::ErrorKind::ConnectionRefused,
+                    kind,
                     format!(
                         "the proxy {} answered CONNECT {authority} with HTTP {} {}",
                         proxy.display, head.status, head.reason
