@@ -48,7 +48,7 @@ fn oci_config_with(emu: &Emulator, profile: &str, edits: &[(&str, &str)]) -> Pat
 /// The ready seal config, but reading credentials from `config_file`.
 fn map_with_config_file(
     emu: &Emulator,
-    file: &PathBuf,
+    file: &std::path::Path,
 ) -> std::collections::BTreeMap<String, Value> {
     let mut map = emu.config_map();
     map.insert("config_file".into(), json!(file.display().to_string()));

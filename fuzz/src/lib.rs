@@ -10,8 +10,11 @@ use std::time::SystemTime;
 use ocikms::blob::{BlobInfo, StoredValue};
 use ocikms::ErrorCode;
 
+/// A fuzz target's body: takes any input, must not panic.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name: `(name, function)` (the replay walks `fuzz/corpus/<name>/`).
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("blob_decode", blob_decode),
     ("config_parse", config_parse),
     ("key_parse", key_parse),

@@ -170,16 +170,25 @@ impl Framing {
             });
         }
         match head.header("content-length") {
-            Some(value) => match value.trim().parse::<usize>() {
+            Some(value) => match digits(value.trim(), 10) {
                 Ok(len) if len <= MAX_BODY => Ok(Framing::Length(len)),
                 Ok(len) => Err(protocol(format!(
                     "the response body ({len} bytes) is larger than the {MAX_BODY}-byte limit"
                 ))),
-                Err(_) => Err(protocol(format!("invalid Content-Length {value:?}"))),
+                Err(()) => Err(protocol(format!("invalid Content-Length {value:?}"))),
             },
             None => Ok(Framing::UntilClose),
         }
     }
+}
+
+/// A non-empty run of digits in `radix` (no sign, no spaces: RFC 9112's `1*DIGIT` and
+/// `1*HEXDIG`), as a number.
+fn digits(text: &str, radix: u32) -> Result<usize, ()> {
+    if text.is_empty() || !text.chars().all(|c| c.is_digit(radix)) {
+        return Err(());
+    }
+    usize::from_str_radix(text, radix).map_err(|_| ())
 }
 
 /// A malformed-response error.
@@ -341,7 +350,7 @@ impl<'c> Reader<'c> {
             let size = std::str::from_utf8(&line)
                 .ok()
                 .map(|l| l.split(';').next().unwrap_or_default().trim())
-                .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+                .and_then(|hex| digits(hex, 16).ok())
                 .ok_or_else(|| self.malformed("an invalid chunk size".to_owned()))?;
             if size == 0 {
                 while !self.read_line()?.is_empty() {}
@@ -450,6 +459,10 @@ mod tests {
         assert_eq!(of("GET", &head(200, &[("transfer-encoding", "gzip")])), Framing::UntilClose);
         assert_eq!(of("GET", &head(200, &[])), Framing::UntilClose);
         assert!(Framing::of("GET", &head(200, &[("content-length", "x")])).is_err());
+        assert!(Framing::of("GET", &head(200, &[("content-length", "+5")])).is_err());
+        assert!(Framing::of("GET", &head(200, &[("content-length", "")])).is_err());
+        assert_eq!(digits("1aF", 16), Ok(0x1af));
+        assert_eq!(digits("+1", 16), Err(()));
         let huge = (MAX_BODY + 1).to_string();
         assert!(Framing::of("GET", &head(200, &[("content-length", &huge)])).is_err());
     }
