@@ -14,13 +14,43 @@ use ocikms::ErrorCode;
 pub type Target = fn(&[u8]);
 
 /// Every target, by name: `(name, function)` (the replay walks `fuzz/corpus/<name>/`).
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("blob_decode", blob_decode),
     ("config_parse", config_parse),
+    ("http_response", http_response),
     ("key_parse", key_parse),
     ("oci_response", oci_response),
     ("signature_header", signature_header),
 ];
+
+/// The KMS transport's reading of an HTTP/1.1 response (head, 1xx, Content-Length, chunked and
+/// close-delimited bodies), delivered in reads of any size. Properties: no panic; a response it
+/// accepts has a three-digit status and a body within the limit; a refusal is a receive error;
+/// the same bytes read all at once give the same status and body. (Only keep-alive may differ:
+/// bytes a server sends beyond the body it declared are noticed only when they were read along
+/// with it; the next request on that connection then fails to parse and the call retries.)
+pub fn http_response(data: &[u8]) {
+    use ocikms::kms::fuzzing::{http_response as read, MAX_RESPONSE_BODY};
+    let result = read(data);
+    match &result {
+        Ok(summary) => {
+            assert!((100..1000).contains(&summary.status), "{summary:?}");
+            assert!(summary.body_len <= MAX_RESPONSE_BODY, "{summary:?}");
+        }
+        Err(text) => assert!(text.starts_with("reading the response: "), "{text}"),
+    }
+    if let Some((first, rest)) = data.split_first() {
+        let whole = [&[first % 2][..], rest].concat();
+        let at_once = read(&whole);
+        let outcome = |r: &Result<ocikms::kms::fuzzing::ResponseSummary, String>| {
+            r.as_ref().ok().map(|s| (s.status, s.body_len))
+        };
+        assert_eq!(outcome(&result), outcome(&at_once), "split {first}");
+        if let (Ok(split), Ok(whole)) = (&result, &at_once) {
+            assert!(split.keep_alive || !whole.keep_alive, "split {first}: {split:?} {whole:?}");
+        }
+    }
+}
 
 /// Stored-value and `BlobInfo` decoding. Property: a decoded `BlobInfo` re-encodes to bytes that
 /// decode to the same value; failures are `MalformedBlob`.

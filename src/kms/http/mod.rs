@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use conn::Conn;
 pub use interrupt::Interrupt;
 use wire::{encode_request, Framing, Reader};
+pub(crate) use wire::{ByteSource, MAX_BODY};
 
 /// How long an idle connection is kept for reuse.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -359,9 +360,20 @@ fn exchange(
     stop: &Interrupt,
 ) -> std::result::Result<(HttpResponse, bool), (TransportError, bool)> {
     conn.write_all(&req.message, stop, Stage::Send).map_err(|e| (e, false))?;
-    let mut reader = Reader::new(conn, stop, Stage::Receive);
+    read_response(conn, req.method, stop)
+}
+
+/// Reads the response to a `method` request from `source`, and whether the connection can carry
+/// another request; on failure, also whether any byte arrived. (The fuzz target drives this with
+/// arbitrary bytes: `kms::fuzzing::http_response`.)
+pub(crate) fn read_response(
+    source: &mut dyn ByteSource,
+    method: &str,
+    stop: &Interrupt,
+) -> std::result::Result<(HttpResponse, bool), (TransportError, bool)> {
+    let mut reader = Reader::new(source, stop, Stage::Receive);
     let result = reader.read_head().and_then(|head| {
-        let framing = Framing::of(req.method, &head)?;
+        let framing = Framing::of(method, &head)?;
         let body = reader.read_body(framing)?;
         let keep_alive = !head.close && framing != Framing::UntilClose && !reader.has_leftover();
         Ok((HttpResponse { status: head.status, headers: head.headers, body }, keep_alive))

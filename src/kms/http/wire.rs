@@ -1,5 +1,5 @@
 //! HTTP/1.1 on the wire: encoding a request, and reading a response head and body (by
-//! `Content-Length`, chunked, or up to the close) from a [`Conn`]. Every buffer that may hold a
+//! `Content-Length`, chunked, or up to the close) from a [`ByteSource`]. Every buffer that may hold a
 //! response body (a plaintext, a data key) is zeroed when dropped, including the ones left behind
 //! when a buffer grows.
 
@@ -196,9 +196,32 @@ fn protocol(message: String) -> TransportError {
     TransportError::failed(Stage::Receive, io::Error::new(io::ErrorKind::InvalidData, message))
 }
 
+/// Where a [`Reader`] gets its bytes: a connection, or a byte string (the fuzz target).
+pub trait ByteSource {
+    /// Reads some bytes into `buf`; 0 means the peer closed. Waits are bounded by `stop`;
+    /// failures are reported as happening during `stage`.
+    fn read_some(
+        &mut self,
+        buf: &mut [u8],
+        stop: &Interrupt,
+        stage: Stage,
+    ) -> Result<usize, TransportError>;
+}
+
+impl ByteSource for Conn {
+    fn read_some(
+        &mut self,
+        buf: &mut [u8],
+        stop: &Interrupt,
+        stage: Stage,
+    ) -> Result<usize, TransportError> {
+        self.read(buf, stop, stage)
+    }
+}
+
 /// Reads one response from a connection through a buffer.
 pub struct Reader<'c> {
-    conn: &'c mut Conn,
+    conn: &'c mut dyn ByteSource,
     stop: &'c Interrupt,
     stage: Stage,
     buf: Scrubbed,
@@ -209,7 +232,7 @@ pub struct Reader<'c> {
 
 impl<'c> Reader<'c> {
     /// A reader of `conn`; failures are reported as happening during `stage`.
-    pub fn new(conn: &'c mut Conn, stop: &'c Interrupt, stage: Stage) -> Reader<'c> {
+    pub fn new(conn: &'c mut dyn ByteSource, stop: &'c Interrupt, stage: Stage) -> Reader<'c> {
         let buf = Scrubbed::new(vec![0; READ_CHUNK]);
         Reader { conn, stop, stage, buf, start: 0, end: 0, received_any: false }
     }
@@ -237,7 +260,7 @@ impl<'c> Reader<'c> {
             bigger[..self.end].copy_from_slice(&self.buf[..self.end]);
             self.buf = bigger;
         }
-        let n = self.conn.read(&mut self.buf[self.end..], self.stop, self.stage)?;
+        let n = self.conn.read_some(&mut self.buf[self.end..], self.stop, self.stage)?;
         self.end += n;
         self.received_any |= n > 0;
         Ok(n)
@@ -262,6 +285,10 @@ impl<'c> Reader<'c> {
                 Ok(httparse::Status::Complete(len)) => {
                     let head = to_head(&parsed);
                     self.start += len;
+                    if head.status < 100 {
+                        let status = head.status;
+                        return Err(self.malformed(format!("status code {status:03}")));
+                    }
                     if (100..200).contains(&head.status) && head.status != 101 {
                         continue;
                     }
@@ -317,7 +344,7 @@ impl<'c> Reader<'c> {
         self.start += buffered;
         at += buffered;
         while at < body.len() {
-            let n = self.conn.read(&mut body[at..], self.stop, self.stage)?;
+            let n = self.conn.read_some(&mut body[at..], self.stop, self.stage)?;
             if n == 0 {
                 return Err(self.closed_early("response body"));
             }

@@ -1,0 +1,4 @@
+//! Fuzz target: see `ocikms_fuzz::http_response`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ocikms_fuzz::http_response(data));
