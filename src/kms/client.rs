@@ -519,7 +519,7 @@ impl KmsClient {
             headers.push(("opc-retry-token", token));
         }
         headers.extend(signed.to_pairs());
-        origin.request(req.method, &req.path, &headers, body.unwrap_or_default())
+        origin.request(req.method, &req.path, headers, body.unwrap_or_default())
     }
 }
 

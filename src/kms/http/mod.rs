@@ -154,14 +154,13 @@ impl Origin {
 
     /// Serialises a request to `path_and_query` on this origin (the absolute URL as the target
     /// when it goes through a proxy in the clear).
-    pub fn request(
-        &self,
+    pub fn request<'a>(
+        &'a self,
         method: &'static str,
         path_and_query: &str,
-        headers: &[(&str, &str)],
+        mut headers: Vec<(&'a str, &'a str)>,
         body: &[u8],
     ) -> Result<HttpRequest> {
-        let mut headers = headers.to_vec();
         let absolute;
         let target = match (&self.proxy, &self.server_name) {
             (Some(proxy), None) => {
@@ -281,8 +280,9 @@ impl HttpClient {
             return Ok(None);
         };
         let proxy = intercept.uri();
-        let display =
-            format!("{}:{}", proxy.host().unwrap_or_default(), proxy.port_u16().unwrap_or(80));
+        let (proxy_host, proxy_port) =
+            (proxy.host().unwrap_or_default(), proxy.port_u16().unwrap_or(80));
+        let display = format!("{proxy_host}:{proxy_port}");
         if proxy.scheme_str() != Some("http") {
             return Err(Error::config(format!(
                 "the proxy {}://{display} set in the environment for {url} is not supported: use \
@@ -296,8 +296,8 @@ impl HttpClient {
             .and_then(|v| v.to_str().ok())
             .map(|v| Zeroizing::new(v.to_owned()));
         Ok(Some(Proxy {
-            host: proxy.host().unwrap_or_default().trim_matches(['[', ']']).to_owned(),
-            port: proxy.port_u16().unwrap_or(80),
+            host: proxy_host.trim_matches(['[', ']']).to_owned(),
+            port: proxy_port,
             authorization,
             display,
         }))

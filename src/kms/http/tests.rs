@@ -170,7 +170,7 @@ fn pooled(origin: &Origin) -> usize {
 }
 
 fn get(origin: &Origin, path: &str) -> HttpRequest {
-    origin.request("GET", path, &[("host", origin.host_header())], b"").unwrap()
+    origin.request("GET", path, vec![("host", origin.host_header())], b"").unwrap()
 }
 
 /// An interrupt `timeout` from now that is never cancelled.
@@ -216,7 +216,7 @@ fn content_length_body_arrives_in_small_pieces() {
         .request(
             "POST",
             "/encrypt",
-            &[("host", origin.host_header()), ("content-length", "5")],
+            vec![("host", origin.host_header()), ("content-length", "5")],
             b"hello",
         )
         .unwrap();

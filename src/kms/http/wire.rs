@@ -66,13 +66,13 @@ pub fn encode_request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<Scrubbed, String> {
-    let head_len: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-    let mut out = Vec::with_capacity(method.len() + target.len() + 13 + head_len + 2 + body.len());
     for (name, value) in headers {
         if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
             return Err(format!("header {name} has a value HTTP cannot carry"));
         }
     }
+    let head_len: usize = headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
+    let mut out = Vec::with_capacity(method.len() + target.len() + 13 + head_len + 2 + body.len());
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
