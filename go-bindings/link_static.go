@@ -1,4 +1,4 @@
-//go:build !ocikms_shared
+//go:build !ocikms_shared && !ocikms_musl
 
 package ocikms
 

@@ -54,6 +54,38 @@ pub fn seal_block(text: &str, name: Option<&str>) -> Result<BTreeMap<String, Val
     }
 }
 
+/// The `env = ["NAME=value", ...]` list of the file's `plugin "kms" "ocikms"` block (OpenBao's
+/// external KMS plugin), as `(name, value)` pairs; empty when there is no such block or no `env`.
+pub fn plugin_env(text: &str) -> Result<Vec<(String, String)>> {
+    let body = hcl::parse(text).map_err(|e| {
+        Error::config(format!("not valid HCL ({e}); fix the syntax OpenBao would reject too"))
+    })?;
+    let plugin = body.blocks().find(|b| {
+        let labels: Vec<&str> = b.labels().iter().map(|l| l.as_str()).collect();
+        b.identifier() == "plugin" && labels == ["kms", SEAL_TYPE]
+    });
+    let Some(env) = plugin.and_then(|b| b.body().attributes().find(|a| a.key() == "env")) else {
+        return Ok(Vec::new());
+    };
+    let invalid = || {
+        Error::config(format!(
+            "plugin \"kms\" \"{SEAL_TYPE}\": env must be a list of \"NAME=value\" strings"
+        ))
+    };
+    let Expression::Array(items) = env.expr() else { return Err(invalid()) };
+    items
+        .iter()
+        .map(|item| match literal(item) {
+            Some(Value::String(entry)) => entry
+                .split_once('=')
+                .filter(|(name, _)| !name.is_empty())
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .ok_or_else(invalid),
+            _ => Err(invalid()),
+        })
+        .collect()
+}
+
 /// A block's attributes as JSON values; nested blocks and non-literal expressions are errors.
 fn attributes(block: &Block) -> Result<BTreeMap<String, Value>> {
     if let Some(nested) = block.body().blocks().next() {
@@ -91,6 +123,19 @@ fn literal(expr: &Expression) -> Option<Value> {
             }
         }
         Expression::Parenthesis(inner) => literal(inner),
+        // A heredoc (`private_key = <<EOF ... EOF`) or quoted template without interpolation.
+        Expression::TemplateExpr(template) => {
+            let template = hcl::Template::from_expr(template).ok()?;
+            template
+                .elements()
+                .iter()
+                .map(|element| match element {
+                    hcl::template::Element::Literal(text) => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect::<Option<String>>()
+                .map(Value::String)
+        }
         _ => None,
     }
 }
@@ -136,6 +181,47 @@ seal "ocikms" {
         assert!(err.message().contains("--seal-name"), "{err}");
         assert_eq!(seal_block(text, Some("secondary")).unwrap()["key_id"], "b");
         assert!(seal_block(text, Some("third")).is_err());
+    }
+
+    #[test]
+    fn heredocs_without_interpolation_are_strings() {
+        let text = "seal \"ocikms\" {\n  private_key = <<EOF\n-----BEGIN PRIVATE KEY-----\nAAAA\n\
+                    -----END PRIVATE KEY-----\nEOF\n  indented = <<-EOT\n    a\n      b\n    EOT\n}\n";
+        let map = seal_block(text, None).unwrap();
+        assert_eq!(
+            map["private_key"],
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        );
+        assert_eq!(map["indented"], "a\n  b\n");
+        let err =
+            seal_block("seal \"ocikms\" {\n  k = <<EOF\n${var.x}\nEOF\n}\n", None).unwrap_err();
+        assert!(err.message().contains("k must be a string"), "{err}");
+    }
+
+    #[test]
+    fn reads_the_openbao_plugin_stanza_env() {
+        let text = r#"
+plugin "kms" "other" { env = ["A=1"] }
+plugin "kms" "ocikms" {
+  command = "openbao-plugin-kms-ocikms"
+  env     = ["OCI_CONFIG_FILE=/etc/openbao/oci/config", "X=a=b"]
+}
+seal "ocikms" { key_id = "k" }
+"#;
+        let env = plugin_env(text).unwrap();
+        assert_eq!(
+            env,
+            [
+                ("OCI_CONFIG_FILE".to_owned(), "/etc/openbao/oci/config".to_owned()),
+                ("X".to_owned(), "a=b".to_owned())
+            ]
+        );
+        assert!(plugin_env(VAULT_HCL).unwrap().is_empty());
+        for bad in [r#"env = "A=1""#, r#"env = ["A"]"#, r#"env = [1]"#, r#"env = ["=1"]"#] {
+            let text = format!("plugin \"kms\" \"ocikms\" {{ {bad} }}");
+            let err = plugin_env(&text).unwrap_err();
+            assert!(err.message().contains("NAME=value"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -47,8 +47,21 @@ const OVERRIDABLE: [Overridable; 3] = [
     },
 ];
 
-/// Loads the configuration from `args` and the process environment.
+/// Loads the configuration from `args` and the process environment. An OpenBao config's
+/// `plugin "kms" "ocikms" { env = [...] }` entries are set first for the variables this process
+/// does not have, as OpenBao starts the plugin: the server's own environment wins.
 pub fn load(args: &SealArgs) -> Result<Loaded> {
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ocikms::Error::config(format!("cannot read the config file {}: {e}", path.display()))
+        })?;
+        let stanza_env = hcl_seal::plugin_env(&text).map_err(|e| e.context(path.display()))?;
+        for (name, value) in stanza_env {
+            if std::env::var_os(&name).is_none() {
+                std::env::set_var(name, value);
+            }
+        }
+    }
     load_with_env(args, &process_env)
 }
 
