@@ -238,6 +238,21 @@ class Node:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
+    def children(self, name: str) -> list[int]:
+        """PIDs of this server's child processes whose executable is called `name`."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                exe = Path(os.readlink(entry / "exe")).name
+            except (OSError, IndexError, ValueError):
+                continue
+            if self.proc is not None and ppid == self.proc.pid and exe == name:
+                pids.append(int(entry.name))
+        return pids
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

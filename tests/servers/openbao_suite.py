@@ -11,7 +11,8 @@ seal's storage) with raft storage and loopback listeners. Each step is asserted 
   d. HA: three raft nodes, join, stop the leader → new leader; restart it → unseals and rejoins
   e. 503s on the first decrypts at start → still unseals (the library's retries)
   f. instance principal through the plugin stanza's env (no API key anywhere)
-  g. storage written by OpenBao 2.6.2's built-in Go ocikms seal → unsealed by the plugin
+  g. storage written by OpenBao 2.6.2's built-in Go ocikms seal → the plugin on 2.6.2, then 2.7.2
+  h. the plugin process killed → OpenBao respawns it at the next seal call and stays unsealed
 
 Environment: BAO_BIN (2.7.2), BAO_LEGACY_BIN (2.6.2), OCIKMS_PLUGIN_BIN, OCIKMS_EMULATOR_BIN,
 OCIKMS_CLI_BIN; OCIKMS_KEEP_SERVER_DIRS=1 keeps the server folders for a look afterwards.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -249,6 +251,28 @@ def step_faults(world: World, state: dict) -> str:
     return f"{failures} × 503 on decrypt at start, unsealed {seconds:.2f} s after start"
 
 
+def step_plugin_crash(world: World, state: dict) -> str:
+    node: Node = state["node"]
+    seal = world.api_key_seal()
+    seal.config["health_check_interval"] = "2s"  # OpenBao's key: taken out before the plugin sees the map
+    node.stop()
+    node.start(seal)
+    node.wait_unsealed()
+    name = PLUGIN.name
+    before = wait_for("the plugin process", lambda: node.children(name), 20)
+    os.kill(before[0], signal.SIGKILL)
+    started = time.monotonic()
+    after = wait_for("a respawned plugin process",
+                     lambda: [p for p in node.children(name) if p not in before], 30)
+    respawn = time.monotonic() - started
+    check(not node.health()["sealed"], "the server sealed itself after the plugin crash")
+    read_secret(node)
+    seconds = restart(node, world.api_key_seal())
+    read_secret(node)
+    return (f"plugin pid {before[0]} killed, OpenBao respawned it (pid {after[0]}) at the next health "
+            f"check after {respawn:.1f} s; restart to unsealed {seconds:.2f} s")
+
+
 def step_instance_principal(world: World, state: dict) -> str:
     node = world.node("f")
     world.emu.admin("POST", "/counters/reset")
@@ -277,6 +301,10 @@ def step_builtin_storage(world: World, state: dict) -> str:
     node.wait_unsealed()
     check(seal_type(node) == "ocikms", "the built-in seal's type")
     write_secret(node)
+    # The same OpenBao 2.6.2 with the plugin declared: the plugin takes over from the built-in seal.
+    on_legacy = restart(node, world.api_key_seal())
+    check("builtin: false" in node.log_text(), "OpenBao 2.6.2 did not report the seal as external (builtin: false)")
+    read_secret(node)
     node.stop()
     node.binary = BAO
     started = time.monotonic()
@@ -284,7 +312,8 @@ def step_builtin_storage(world: World, state: dict) -> str:
     node.wait_unsealed()
     seconds = time.monotonic() - started
     read_secret(node)
-    return f"initialised by {version.split(' (')[0]}'s built-in seal, unsealed by the plugin in {seconds:.2f} s"
+    return (f"initialised by {version.split(' (')[0]}'s built-in seal; the plugin unsealed it on 2.6.2 "
+            f"in {on_legacy:.2f} s and on 2.7.2 in {seconds:.2f} s")
 
 
 def main() -> int:
@@ -303,6 +332,7 @@ def main() -> int:
             ("a. init, kv write, restart → auto-unseal, kv read", step_lifecycle),
             ("b. key rotation → restart → stored keys upgraded and current", step_rotation),
             ("e. 503s on the first decrypts at start → unsealed", step_faults),
+            ("h. plugin killed (SIGKILL) → OpenBao respawns it, stays unsealed", step_plugin_crash),
             ("c. seal migration shamir → ocikms plugin → shamir", step_migration),
             ("d. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
             ("f. instance principal through the plugin stanza's env", step_instance_principal),
