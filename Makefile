@@ -31,7 +31,7 @@ build: tools
 demo: build
 	OCIKMS_ROOT=. . scripts/go-env.sh && cd go-bindings/interop && $(GO) run ./cmd/ocikms-demo
 
-test: build test-rust test-header test-gosdk test-go test-c test-python \
+test: build test-rust test-header test-gosdk test-go test-c test-python test-openbao-compat \
       test-openbao-plugin test-openbao test-bench-smoke
 	@echo "make test: all suites passed"
 

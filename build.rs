@@ -35,7 +35,7 @@ fn header_macros() -> String {
          #define OCIKMS_VERSION_PATCH {patch}\n\
          #define OCIKMS_VERSION_STRING \"{full}\"\n\n\
          /** Initialiser for `ocikms_call_opts`: `ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;` */\n\
-         #define OCIKMS_CALL_OPTS_INIT {{ sizeof(ocikms_call_opts), NULL, 0, false, 0, NULL }}\n"
+         #define OCIKMS_CALL_OPTS_INIT {{ sizeof(ocikms_call_opts), NULL, 0, 0, 0, NULL }}\n"
     )
 }
 

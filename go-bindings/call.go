@@ -26,15 +26,18 @@ type callSpec struct {
 type cCall func(opts *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t
 
 // callWithContext runs call with options built from ctx and spec: the ctx deadline becomes the
-// call's timeout, and a context.AfterFunc callback cancels the call's token when ctx is
-// cancelled, so an in-flight call returns promptly. No Go pointer is handed to C: AAD is copied
-// to C memory.
-func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
+// call's timeout, and context.AfterFunc callbacks cancel the call's token when ctx is cancelled
+// or ending ends (the seal handle's lifetime; context.Background() for none), so an in-flight
+// call returns promptly. No Go pointer is handed to C: AAD is copied to C memory.
+func callWithContext(ctx, ending context.Context, spec callSpec, call cCall) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(err)
 	}
+	if ending.Err() != nil {
+		return finalizedError(newError(CodeCancelled, "the call was not started"), ending)
+	}
 	opts := C.ocikms_call_opts{struct_size: C.size_t(unsafe.Sizeof(C.ocikms_call_opts{}))}
-	opts.without_envelope = C.bool(spec.withoutEnvelope)
+	opts.without_envelope = cFlag(spec.withoutEnvelope)
 	if spec.aad != nil {
 		opts.aad_len = C.size_t(len(spec.aad))
 		if len(spec.aad) > 0 {
@@ -45,29 +48,19 @@ func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 	}
 	deadline, hasDeadline := ctx.Deadline()
 	if hasDeadline {
-		// Rounded up (and one more) so the library's timer fires at or after ctx's deadline.
-		opts.timeout_ms = C.uint64_t(time.Until(deadline)/time.Millisecond + 1)
-	}
-	if ctx.Done() != nil {
-		token := idleTokens.get()
-		if token == nil {
-			return newError(CodeInternal, "cannot create a cancellation token")
+		ms, ok := timeoutMillis(time.Until(deadline))
+		if !ok {
+			return contextError(context.DeadlineExceeded)
 		}
+		opts.timeout_ms = ms
+	}
+	token, release, err := cancelWhenDone(ctx, ending)
+	if err != nil {
+		return err
+	}
+	if token != nil {
 		opts.cancel = token
-		// context.AfterFunc registers a callback instead of starting a goroutine per call.
-		fired := make(chan struct{})
-		stop := context.AfterFunc(ctx, func() {
-			C.ocikms_cancel_token_cancel(token)
-			close(fired)
-		})
-		defer func() {
-			if stop() {
-				idleTokens.put(token) // never cancelled: as good as new
-				return
-			}
-			<-fired // the callback started: let it finish before the token is freed
-			C.ocikms_cancel_token_free(token)
-		}()
+		defer release()
 	}
 
 	yieldNowAndThen()
@@ -76,7 +69,12 @@ func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 	if status == C.OCIKMS_STATUS_OK {
 		return nil
 	}
-	err := takeError(status, cerr)
+	return callError(takeError(status, cerr), ctx, ending, hasDeadline && !time.Now().Before(deadline))
+}
+
+// callError relates a failed call's error to what ended it: ctx (its error becomes the cause),
+// ctx's deadline (deadlinePassed), or the end of the handle's lifetime (Finalize).
+func callError(err *Error, ctx, ending context.Context, deadlinePassed bool) *Error {
 	switch {
 	case (err.Code == CodeCancelled || err.Code == CodeTimeout) && ctx.Err() != nil:
 		err.cause = ctx.Err()
@@ -84,11 +82,85 @@ func callWithContext(ctx context.Context, spec callSpec, call cCall) error {
 			// The callback cancelled the call because ctx's deadline passed.
 			err.Code = CodeTimeout
 		}
-	case err.Code == CodeTimeout && hasDeadline && !time.Now().Before(deadline):
+	case err.Code == CodeTimeout && deadlinePassed:
 		// ctx's own timer may not have fired yet: the deadline that passed is ctx's.
 		err.cause = context.DeadlineExceeded
+	case err.Code == CodeCancelled && ending.Err() != nil:
+		return finalizedError(err, ending)
 	}
 	return err
+}
+
+// finalizedError marks err as caused by the end of the handle's lifetime (ErrFinalized).
+func finalizedError(err *Error, ending context.Context) *Error {
+	err.cause = context.Cause(ending)
+	err.Message += ": " + err.cause.Error()
+	return err
+}
+
+// timeoutMillis is the library's timeout_ms for a deadline `left` from now: rounded up (and one
+// more) so the library's timer fires at or after the deadline. ok is false when the deadline has
+// already passed (never a negative number wrapped into a huge unsigned timeout).
+func timeoutMillis(left time.Duration) (ms C.uint64_t, ok bool) {
+	if left <= 0 {
+		return 0, false
+	}
+	return C.uint64_t(left/time.Millisecond + 1), true
+}
+
+// cFlag is a boolean field of the C ABI: a uint8_t holding 0 or 1.
+func cFlag(b bool) C.uint8_t {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// cancelWhenDone gives the call a cancellation token that is cancelled as soon as ctx or ending
+// is done; it returns no token when neither can end. release, deferred until the call returned,
+// waits for a cancellation callback that started, then pools the token when it was never
+// cancelled, else frees it.
+func cancelWhenDone(ctx, ending context.Context) (*cancelToken, func(), error) {
+	if ctx.Done() == nil && ending.Done() == nil {
+		return nil, nil, nil
+	}
+	token := idleTokens.get()
+	if token == nil {
+		return nil, nil, newError(CodeInternal, "cannot create a cancellation token")
+	}
+	stopCtx := cancelOnDone(ctx, token)
+	stopEnding := cancelOnDone(ending, token)
+	release := func() {
+		cancelledByCtx := stopCtx()
+		if cancelledByEnding := stopEnding(); cancelledByCtx || cancelledByEnding {
+			C.ocikms_cancel_token_free(token)
+			return
+		}
+		idleTokens.put(token) // never cancelled: as good as new
+	}
+	return token, release, nil
+}
+
+// cancelOnDone cancels token when c is done (nothing for a context that is never done). The
+// returned stop unregisters it and reports whether the token was cancelled, after waiting for
+// a callback that already started (so the token is not freed under it).
+func cancelOnDone(c context.Context, token *cancelToken) (stop func() (cancelled bool)) {
+	if c.Done() == nil {
+		return func() bool { return false }
+	}
+	// context.AfterFunc registers a callback instead of starting a goroutine per call.
+	fired := make(chan struct{})
+	unregister := context.AfterFunc(c, func() {
+		C.ocikms_cancel_token_cancel(token)
+		close(fired)
+	})
+	return func() bool {
+		if unregister() {
+			return false
+		}
+		<-fired
+		return true
+	}
 }
 
 // lastYield is when a call last yielded the processor (Unix nanoseconds).

@@ -23,6 +23,10 @@ const (
 	// management endpoint.
 	EnvOciKmsWrapperManagementEndpoint   = "OCIKMS_WRAPPER_MANAGEMENT_ENDPOINT"
 	EnvVaultOciKmsSealManagementEndpoint = "VAULT_OCIKMS_MANAGEMENT_ENDPOINT"
+
+	// KMSMaximumNumberOfRetries is the Go wrapper's attempt count per OCI call; the library's
+	// default (max_retries = 4 retries after the first attempt) makes the same 5 attempts.
+	KMSMaximumNumberOfRetries = 5
 )
 
 // The KeyInfo.Mechanism values of the BlobInfo values this wrapper writes and reads.

@@ -6,7 +6,8 @@ package ocikms
 //     fails, no plaintext mismatches, every blob decrypts afterwards;
 //   - a total outage (100% 503): every call fails within its deadline with a retryable error
 //     naming the status and the opc-request-id, and nothing hangs;
-//   - ctx cancellation ends a call the emulator is holding.
+//   - ctx cancellation ends a call the emulator is holding;
+//   - Finalize ends the calls in flight (held, or retrying through an outage) instead of waiting.
 //
 // The load test runs 8 goroutines x 40 pairs by default; OCIKMS_RELIABILITY_FULL=1 runs the issue's
 // 64 x 5,000 (about 15 minutes on 2 cores). OCIKMS_RELIABILITY_GOROUTINES and
@@ -314,5 +315,49 @@ func TestReliabilityCancelEndsAHeldCall(t *testing.T) {
 			t.Fatalf("%s: cancelled after 200ms but returned after %s", op, took)
 		}
 		t.Logf("%s cancelled at 200ms returned after %s", op, took.Round(time.Millisecond))
+	}
+}
+
+func TestReliabilityFinalizeEndsCallsInFlight(t *testing.T) {
+	for name, plan := range map[string]string{
+		"held":   `{"rules":[{"route":"encrypt","probability":1.0,"fault":{"kind":"delay","ms":30000}}]}`,
+		"outage": `{"rules":[{"route":"encrypt","probability":1.0,"fault":{"kind":"status","status":503}}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := ownEmulator(t)
+			w := wrapperOn(t, e, map[string]string{"request_timeout": "60s", "max_retries": "20"})
+			if err := e.SetFaults(plan); err != nil {
+				t.Fatal(err)
+			}
+			result := make(chan error, 1)
+			start := time.Now()
+			go func() {
+				_, err := w.Encrypt(context.Background(), []byte("in flight"))
+				result <- err
+			}()
+			time.Sleep(300 * time.Millisecond)
+			finalized := make(chan error, 1)
+			go func() { finalized <- w.Finalize(context.Background()) }()
+			select {
+			case err := <-finalized:
+				if err != nil {
+					t.Fatalf("Finalize: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Finalize still waiting for the call in flight after 5 s")
+			}
+			err := <-result
+			took := time.Since(start)
+			assertCode(t, err, CodeCancelled)
+			if !errors.Is(err, ErrFinalized) {
+				t.Fatalf("errors.Is(err, ErrFinalized) = false: %v", err)
+			}
+			if took > 3*time.Second {
+				t.Fatalf("the call ended by Finalize returned after %s", took)
+			}
+			t.Logf("%s: Finalize at 300ms ended the call after %s: %v", name, took.Round(time.Millisecond), err)
+			_, err = w.Encrypt(context.Background(), []byte("after"))
+			assertCode(t, err, CodeNotInitialized)
+		})
 	}
 }

@@ -3,6 +3,7 @@ package ocikms
 /*
 #cgo CFLAGS: -I${SRCDIR}/../include
 #include <stdlib.h>
+#include <string.h>
 #include "ocikms.h"
 */
 import "C"
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/hashicorp/go-hclog"
@@ -37,20 +39,59 @@ var (
 	_ wrapping.InitFinalizer = (*Wrapper)(nil)
 )
 
+// ErrFinalized is the cause of the error of a call that Finalize ended while it ran:
+// errors.Is(err, ocikms.ErrFinalized) (its Code is CodeCancelled).
+var ErrFinalized = errors.New("the ocikms wrapper was finalized during the call")
+
 // sealState owns the C seal handle. Calls hold the read lock; SetConfig (swap) and Finalize
-// (free) take the write lock, so a handle is never freed while a call uses it.
+// (free) take the write lock, so a handle is never freed while a call uses it. Finalize first
+// ends the handle's lifetime, which cancels the calls in flight, so it does not wait for them to
+// run out their deadlines.
 type sealState struct {
 	mu   sync.RWMutex
 	seal *C.ocikms_seal
+	// life is the current handle's lifetime (nil without a handle); read without mu by free.
+	life atomic.Pointer[lifetime]
 }
 
-// free releases the handle (idempotent).
+// lifetime is a seal handle's lifetime: ctx is done once the handle starts being freed.
+type lifetime struct {
+	ctx context.Context
+	end context.CancelCauseFunc
+}
+
+// newLifetime starts the lifetime of a new handle.
+func newLifetime() *lifetime {
+	ctx, end := context.WithCancelCause(context.Background())
+	return &lifetime{ctx: ctx, end: end}
+}
+
+// install makes seal the current handle and returns the previous one (nil if none), whose calls
+// have all returned (the write lock waited for them).
+func (s *sealState) install(seal *C.ocikms_seal) *C.ocikms_seal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	previous := s.seal
+	s.seal = seal
+	if old := s.life.Swap(newLifetime()); old != nil {
+		old.end(nil)
+	}
+	return previous
+}
+
+// free ends the calls in flight, then releases the handle (idempotent).
 func (s *sealState) free() {
+	if life := s.life.Load(); life != nil {
+		life.end(ErrFinalized)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seal != nil {
 		C.ocikms_seal_free(s.seal)
 		s.seal = nil
+	}
+	if life := s.life.Swap(nil); life != nil {
+		life.end(ErrFinalized)
 	}
 }
 
@@ -62,14 +103,15 @@ func NewWrapper() *Wrapper {
 	return w
 }
 
-// withSeal runs f with the live handle under the read lock, or fails when not configured.
-func (w *Wrapper) withSeal(f func(seal *C.ocikms_seal) error) error {
+// withSeal runs f with the live handle and its lifetime (done once Finalize starts) under the
+// read lock, or fails when not configured.
+func (w *Wrapper) withSeal(f func(seal *C.ocikms_seal, life context.Context) error) error {
 	w.state.mu.RLock()
 	defer w.state.mu.RUnlock()
 	if w.state.seal == nil {
 		return newError(CodeNotInitialized, "the ocikms wrapper is not configured: call SetConfig first (or it was finalized)")
 	}
-	err := f(w.state.seal)
+	err := f(w.state.seal, w.state.life.Load().ctx)
 	runtime.KeepAlive(w)
 	return err
 }
@@ -79,8 +121,9 @@ func (w *Wrapper) Init(_ context.Context, _ ...wrapping.Option) error {
 	return nil
 }
 
-// Finalize releases the seal. Idempotent; later calls fail with CodeNotInitialized until the
-// next SetConfig.
+// Finalize releases the seal. Calls still running are cancelled first (they return CodeCancelled
+// with ErrFinalized as the cause), so Finalize returns promptly even during an OCI outage.
+// Idempotent; later calls fail with CodeNotInitialized until the next SetConfig.
 func (w *Wrapper) Finalize(_ context.Context, _ ...wrapping.Option) error {
 	w.state.free()
 	return nil
@@ -94,7 +137,7 @@ func (w *Wrapper) Type(_ context.Context) (wrapping.WrapperType, error) {
 // KeyId returns the current key version OCID as last seen from OCI ("" before SetConfig).
 func (w *Wrapper) KeyId(_ context.Context) (string, error) {
 	var keyVersion string
-	err := w.withSeal(func(seal *C.ocikms_seal) error {
+	err := w.withSeal(func(seal *C.ocikms_seal, _ context.Context) error {
 		var out *C.char
 		var cerr *C.ocikms_error
 		if status := C.ocikms_key_version(seal, &out, &cerr); status != C.OCIKMS_STATUS_OK {
@@ -111,9 +154,11 @@ func (w *Wrapper) KeyId(_ context.Context) (string, error) {
 }
 
 // SetConfig configures the seal as Vault does: WithKeyId (the key OCID), WithConfigMap
-// (crypto_endpoint, management_endpoint, auth_type_api_key, and this library's extra keys such
-// as auth_type, config_file, ca_cert, request_timeout, max_retries) and WithDisallowEnvVars;
-// also WithCryptoEndpoint, WithManagementEndpoint, WithAuthTypeApiKey and WithLogger.
+// (crypto_endpoint, management_endpoint, auth_type_api_key, OpenBao's inline API-key credentials
+// tenancy_ocid, user_ocid, fingerprint, private_key, private_key_passphrase, and this library's
+// extra keys such as auth_type, config_file, ca_cert, request_timeout, max_retries) and
+// WithDisallowEnvVars; also WithCryptoEndpoint, WithManagementEndpoint, WithAuthTypeApiKey and
+// WithLogger.
 // It validates the key with an empty-plaintext encrypt and returns the metadata Vault shows:
 // key_id, crypto_endpoint, management_endpoint, principal_type. ctx bounds the validation.
 func (w *Wrapper) SetConfig(ctx context.Context, opt ...wrapping.Option) (*wrapping.WrapperConfig, error) {
@@ -132,10 +177,14 @@ func (w *Wrapper) SetConfig(ctx context.Context, opt ...wrapping.Option) (*wrapp
 		return nil, err
 	}
 	cjson := C.CString(configJSON)
-	defer C.free(unsafe.Pointer(cjson))
+	defer func() {
+		// The JSON may hold private_key and private_key_passphrase: zero the C copy before freeing.
+		C.memset(unsafe.Pointer(cjson), 0, C.size_t(len(configJSON)))
+		C.free(unsafe.Pointer(cjson))
+	}()
 
 	var seal *C.ocikms_seal
-	err = callWithContext(ctx, callSpec{}, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
+	err = callWithContext(ctx, context.Background(), callSpec{}, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
 		return C.ocikms_seal_init_opts(cjson, o, &seal, cerr)
 	})
 	if err != nil {
@@ -147,11 +196,7 @@ func (w *Wrapper) SetConfig(ctx context.Context, opt ...wrapping.Option) (*wrapp
 		return nil, err
 	}
 
-	w.state.mu.Lock()
-	previous := w.state.seal
-	w.state.seal = seal
-	w.state.mu.Unlock()
-	if previous != nil {
+	if previous := w.state.install(seal); previous != nil {
 		C.ocikms_seal_free(previous)
 	}
 	return &wrapping.WrapperConfig{Metadata: metadata}, nil
@@ -244,10 +289,10 @@ func encryptSpec(plaintext []byte, opt []wrapping.Option) (callSpec, error) {
 
 // encrypt runs one encrypt and hands the library's BlobInfo buffer to take, which must free it.
 func (w *Wrapper) encrypt(ctx context.Context, plaintext []byte, spec callSpec, take func(buf *C.ocikms_buffer) error) error {
-	return w.withSeal(func(seal *C.ocikms_seal) error {
+	return w.withSeal(func(seal *C.ocikms_seal, life context.Context) error {
 		ptr, n := bytesArg(plaintext)
 		var buf C.ocikms_buffer
-		err := callWithContext(ctx, spec, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
+		err := callWithContext(ctx, life, spec, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
 			return C.ocikms_encrypt(seal, ptr, n, o, &buf, cerr)
 		})
 		runtime.KeepAlive(plaintext)
@@ -298,10 +343,10 @@ func (w *Wrapper) DecryptStored(ctx context.Context, stored []byte, opt ...wrapp
 		return nil, err
 	}
 	var plaintext []byte
-	err = w.withSeal(func(seal *C.ocikms_seal) error {
+	err = w.withSeal(func(seal *C.ocikms_seal, life context.Context) error {
 		ptr, n := bytesArg(stored)
 		var buf C.ocikms_buffer
-		err := callWithContext(ctx, callSpec{aad: opts.WithAad}, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
+		err := callWithContext(ctx, life, callSpec{aad: opts.WithAad}, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
 			return C.ocikms_decrypt(seal, ptr, n, o, &buf, cerr)
 		})
 		runtime.KeepAlive(stored)
@@ -330,10 +375,10 @@ func (w *Wrapper) Rewrap(ctx context.Context, in *wrapping.BlobInfo, opt ...wrap
 	}
 	var blob *wrapping.BlobInfo
 	var changed C.bool
-	err = w.withSeal(func(seal *C.ocikms_seal) error {
+	err = w.withSeal(func(seal *C.ocikms_seal, life context.Context) error {
 		ptr, n := bytesArg(raw)
 		var buf C.ocikms_buffer
-		err := callWithContext(ctx, callSpec{aad: opts.WithAad}, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
+		err := callWithContext(ctx, life, callSpec{aad: opts.WithAad}, func(o *C.ocikms_call_opts, cerr **C.ocikms_error) C.int32_t {
 			return C.ocikms_rewrap(seal, ptr, n, o, &buf, &changed, cerr)
 		})
 		runtime.KeepAlive(raw)

@@ -227,11 +227,12 @@ func emptyTokenPool(t *testing.T) {
 func TestOnlyUncancelledTokensAreReused(t *testing.T) {
 	w := configured(t)
 	emptyTokenPool(t)
+	// Every call on a configured wrapper has a token (Finalize cancels it), ctx cancellable or not.
 	if _, err := w.Encrypt(context.Background(), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(idleTokens.idle); n != 0 {
-		t.Fatalf("a call without a cancellable context pooled %d tokens", n)
+	if n := len(idleTokens.idle); n != 1 {
+		t.Fatalf("a call without a cancellable context left %d idle tokens, want its own", n)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -279,6 +280,25 @@ func TestContextDeadlineBoundsTheCall(t *testing.T) {
 	}
 }
 
+// pastDeadline is a context whose deadline has passed but which does not say so yet (its timer
+// has not fired): what a call can see in the instant after a deadline.
+type pastDeadline struct{ context.Context }
+
+func (pastDeadline) Deadline() (time.Time, bool) { return time.Now().Add(-time.Second), true }
+
+func TestAPastDeadlineIsAnImmediateTimeout(t *testing.T) {
+	w := configured(t)
+	start := time.Now()
+	_, err := w.Encrypt(pastDeadline{context.Background()}, []byte("x"))
+	assertCode(t, err, CodeTimeout)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("errors.Is(err, context.DeadlineExceeded) = false: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > 500*time.Millisecond {
+		t.Fatalf("a call whose deadline had passed returned after %v", elapsed)
+	}
+}
+
 func TestConcurrentUseOfOneWrapper(t *testing.T) {
 	w := configured(t)
 	var wg sync.WaitGroup
@@ -320,8 +340,9 @@ func TestFinalizeWhileCallsRunIsSafe(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 20; i++ {
 				if _, err := w.Encrypt(context.Background(), []byte("x")); err != nil {
+					// Finalized before the call (not initialized) or during it (cancelled).
 					var e *Error
-					if !errors.As(err, &e) || e.Code != CodeNotInitialized {
+					if !errors.As(err, &e) || (e.Code != CodeNotInitialized && !errors.Is(err, ErrFinalized)) {
 						t.Errorf("unexpected error: %v", err)
 					}
 					return

@@ -28,7 +28,7 @@
 #define OCIKMS_VERSION_STRING "0.1.0"
 
 /** Initialiser for `ocikms_call_opts`: `ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;` */
-#define OCIKMS_CALL_OPTS_INIT { sizeof(ocikms_call_opts), NULL, 0, false, 0, NULL }
+#define OCIKMS_CALL_OPTS_INIT { sizeof(ocikms_call_opts), NULL, 0, 0, 0, NULL }
 
 
 // Log level: errors only.
@@ -127,15 +127,22 @@ typedef struct ocikms_buffer {
 
 // Receives one log line: `level` is an `OCIKMS_LOG_*` value, `message` a NUL-terminated UTF-8
 // line valid only during the call, `user` the pointer given to `ocikms_set_log_callback`.
-// Called from library threads, possibly several at once; must not call back into
-// `ocikms_set_log_callback`.
+// Called from library threads, possibly several at once, never while the library holds a lock:
+// it may call any library function (even `ocikms_set_log_callback`). Lines logged by such a
+// nested call on the same thread are dropped, so a callback cannot recurse into itself. A call
+// that would wait for OCI (init, encrypt, decrypt, rewrap), made while the line comes from
+// inside such a call on the same thread, returns `OCIKMS_STATUS_INVALID_ARGUMENT` at once.
 typedef void (*ocikms_log_callback)(int32_t level,
                                     const char *message,
                                     void *user);
 
-// Per-call options. Initialise with `OCIKMS_CALL_OPTS_INIT` (or set `struct_size` to
-// `sizeof(ocikms_call_opts)` and zero the rest): the library reads only the fields that fit in
-// `struct_size`, so fields appended by later versions never break existing callers.
+// Per-call options. Initialise with `OCIKMS_CALL_OPTS_INIT` (or zero the whole struct and set
+// `struct_size` to `sizeof(ocikms_call_opts)`). The struct grows by appending fields, and
+// `struct_size` says which ones the caller has: a library reads only the fields the caller's
+// size covers and takes the defaults (zero) for the rest, so a program built against an older
+// header keeps working with a newer library; a newer program works with an older library as
+// long as it leaves the fields that library does not know zero. A `struct_size` smaller than
+// the first version (all the fields below) is `OCIKMS_STATUS_INVALID_ARGUMENT`.
 typedef struct ocikms_call_opts {
   // `sizeof(ocikms_call_opts)` as compiled by the caller.
   size_t struct_size;
@@ -144,9 +151,10 @@ typedef struct ocikms_call_opts {
   const uint8_t *aad;
   // Length of `aad` in bytes.
   size_t aad_len;
-  // Encrypt with OCI directly (mechanism 1, go-kms-wrapping `WithoutEnvelope`) instead of an
-  // AES-256-GCM envelope. Ignored by decrypt (the blob names its mechanism).
-  bool without_envelope;
+  // 1: encrypt with OCI directly (mechanism 1, go-kms-wrapping `WithoutEnvelope`) instead of
+  // an AES-256-GCM envelope; 0 (default): the envelope. Any other value is
+  // `OCIKMS_STATUS_INVALID_ARGUMENT`. Ignored by decrypt (the blob names its mechanism).
+  uint8_t without_envelope;
   // Overall deadline of the call in milliseconds, retries included; 0 = the seal's default.
   uint64_t timeout_ms;
   // A cancellation token (from `ocikms_cancel_token_new`); NULL for none. Cancelling it from
@@ -207,13 +215,9 @@ void ocikms_error_free(struct ocikms_error *err);
 // "unknown" for a number that is not a status code. A static string: never free it.
 const char *ocikms_status_name(int32_t status);
 
-// Panics on purpose inside the panic boundary, to let tests prove that a panic becomes
-// `OCIKMS_STATUS_PANIC` (with an error object) instead of crashing the host. Always returns
-// `OCIKMS_STATUS_PANIC`. Safe to call; has no other effect.
-int32_t ocikms_debug_force_panic(struct ocikms_error **out_err);
-
 // Routes the library's log lines to `callback` (NULL stops logging). Process-wide; replaces any
-// previous callback. Once this returns, the previous callback is never called again.
+// previous callback. Once this returns, the previous callback is never called again (except by
+// the call in progress on this thread when a callback itself calls this function).
 void ocikms_set_log_callback(ocikms_log_callback callback,
                              void *user);
 

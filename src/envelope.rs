@@ -1,6 +1,12 @@
 //! The AES-256-GCM envelope of go-kms-wrapping's `EnvelopeEncrypt`/`EnvelopeDecrypt`: a random
 //! 32-byte data encryption key (DEK), a random 12-byte IV, the 16-byte tag appended to the
 //! ciphertext, and optional additional authenticated data.
+//!
+//! Two stored forms exist. The standard one (Vault, OpenBao up to 2.4 and from 2.5.1, this
+//! library) keeps the IV in its own field. OpenBao v2.5.0 (go-kms-wrapping v2.6.0, whose
+//! `EnvelopeEncrypt` used `cipher.NewGCMWithRandomNonce`) wrote an empty IV field and a
+//! ciphertext of nonce(12) ‖ ciphertext ‖ tag(16). [`decrypt`] reads both; [`encrypt`] writes the
+//! standard form.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -12,6 +18,8 @@ use crate::error::{Error, ErrorCode, Result};
 pub const DEK_LEN: usize = 32;
 /// Length of the AES-GCM IV.
 pub const IV_LEN: usize = NONCE_LEN;
+/// Length of the AES-GCM tag appended to the ciphertext.
+pub const TAG_LEN: usize = 16;
 
 /// The output of [`encrypt`]: the DEK to wrap with KMS, the IV and the sealed ciphertext.
 pub struct Envelope {
@@ -44,8 +52,11 @@ pub fn encrypt(plaintext: &[u8], aad: &[u8]) -> Result<Envelope> {
 
 /// Opens an envelope ciphertext with its DEK, IV and the AAD it was sealed with.
 ///
+/// An empty `iv` means OpenBao v2.5.0's combined form: the nonce is the first 12 bytes of
+/// `ciphertext` (one shorter than nonce + tag is [`ErrorCode::MalformedBlob`]).
 /// A wrong key, IV, AAD, or a tampered or truncated ciphertext is [`ErrorCode::DecryptFailed`].
 pub fn decrypt(dek: &[u8], iv: &[u8], ciphertext: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let (iv, ciphertext) = if iv.is_empty() { split_nonce(ciphertext)? } else { (iv, ciphertext) };
     if dek.len() != DEK_LEN {
         return Err(Error::new(
             ErrorCode::DecryptFailed,
@@ -75,6 +86,22 @@ pub fn decrypt(dek: &[u8], iv: &[u8], ciphertext: &[u8], aad: &[u8]) -> Result<Z
         .len();
     buf.truncate(len);
     Ok(buf)
+}
+
+/// Splits OpenBao v2.5.0's nonce(12) ‖ ciphertext ‖ tag(16) into nonce and sealed ciphertext.
+fn split_nonce(combined: &[u8]) -> Result<(&[u8], &[u8])> {
+    if combined.len() < IV_LEN + TAG_LEN {
+        return Err(Error::new(
+            ErrorCode::MalformedBlob,
+            format!(
+                "envelope decrypt: the blob has no IV and its ciphertext is {} bytes, too short \
+                 for the {IV_LEN}-byte nonce and {TAG_LEN}-byte tag that OpenBao v2.5.0's \
+                 nonce-prefixed form holds (truncated or corrupted blob)",
+                combined.len()
+            ),
+        ));
+    }
+    Ok(combined.split_at(IV_LEN))
 }
 
 fn aead_key(dek: &[u8]) -> Result<LessSafeKey> {
@@ -115,6 +142,37 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn openbao_v2_5_0_nonce_prefixed_form_decrypts() {
+        for (plaintext, aad) in [(&b""[..], &b""[..]), (b"root key", b"core/keyring")] {
+            let env = encrypt(plaintext, aad).unwrap();
+            let combined = [env.iv.as_slice(), &env.ciphertext].concat();
+            assert_eq!(&*decrypt(&env.dek, &[], &combined, aad).unwrap(), plaintext);
+            let err = decrypt(&env.dek, &[], &combined, b"other").unwrap_err();
+            assert_eq!(err.code(), ErrorCode::DecryptFailed, "{err}");
+            let mut tampered = combined.clone();
+            tampered[0] ^= 1; // the nonce
+            let err = decrypt(&env.dek, &[], &tampered, aad).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::DecryptFailed, "{err}");
+        }
+        // NIST GCM test case 14 in the combined form: zero nonce ‖ ciphertext ‖ tag.
+        let combined = hex(
+            "000000000000000000000000cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919",
+        );
+        assert_eq!(&*decrypt(&[0; 32], &[], &combined, b"").unwrap(), &[0u8; 16]);
+        // Shorter than nonce + tag: malformed, whatever the length.
+        for len in [0, 1, IV_LEN, IV_LEN + TAG_LEN - 1] {
+            let err = decrypt(&[0; 32], &[], &vec![7; len], b"").unwrap_err();
+            assert_eq!(err.code(), ErrorCode::MalformedBlob, "{len}: {err}");
+            assert!(
+                err.message().contains("no IV") && err.message().contains(&format!("{len} bytes"))
+            );
+        }
+        // Exactly nonce + tag is an empty plaintext's length: not malformed, just unauthentic.
+        let err = decrypt(&[0; 32], &[], &[7; IV_LEN + TAG_LEN], b"").unwrap_err();
+        assert_eq!(err.code(), ErrorCode::DecryptFailed);
     }
 
     #[test]

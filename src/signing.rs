@@ -6,7 +6,7 @@
 //! [`sign`] returns the headers to add to the request (`date`, `x-content-sha256`,
 //! `content-length`, `authorization`).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -108,9 +108,14 @@ impl SignatureHeaders {
     }
 }
 
+/// The last second an IMF-fixdate can show (9999-12-31T23:59:59Z).
+const LAST_HTTP_DATE: Duration = Duration::from_secs(253_402_300_799);
+
 /// The current time as an IMF-fixdate (`Thu, 05 Jan 2014 21:31:40 GMT`), for the `date` header.
+/// A clock before 1970 or after 9999 (which `httpdate` would panic on) is clamped to that range:
+/// OCI then refuses the request's date as skewed, which the error message explains.
 pub fn http_date(now: SystemTime) -> String {
-    httpdate::fmt_http_date(now)
+    httpdate::fmt_http_date(now.clamp(UNIX_EPOCH, UNIX_EPOCH + LAST_HTTP_DATE))
 }
 
 /// Base64 (standard) of the SHA-256 of `body`: the `x-content-sha256` header value.
@@ -361,5 +366,13 @@ mod tests {
         assert!(signing_string(&no_type, BODY_SIGNED_HEADERS).is_err());
         assert_eq!(default_signed_headers("get"), BODYLESS_SIGNED_HEADERS);
         assert_eq!(http_date(SystemTime::UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+
+    #[test]
+    fn a_clock_out_of_the_http_date_range_is_clamped_not_a_panic() {
+        let before_1970 = UNIX_EPOCH.checked_sub(Duration::from_secs(86_400)).unwrap();
+        assert_eq!(http_date(before_1970), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let year_30000 = UNIX_EPOCH + Duration::from_secs(900_000_000_000);
+        assert_eq!(http_date(year_30000), "Fri, 31 Dec 9999 23:59:59 GMT");
     }
 }

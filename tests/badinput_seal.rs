@@ -73,6 +73,30 @@ fn unknown_auth_type_is_a_config_error_listing_the_valid_ones() {
     }
 }
 
+/// `request_timeout` is capped at 24 hours: above it is a config error (a value such as `1e19`
+/// seconds used to overflow the call's deadline, a panic), 24h itself is accepted.
+#[test]
+fn request_timeout_above_24h_is_a_config_error() {
+    let config = |timeout: &str| {
+        let mut map = std::collections::BTreeMap::new();
+        map.insert("key_id".to_owned(), json!("ocid1.key.oc1..k"));
+        map.insert(
+            "crypto_endpoint".to_owned(),
+            json!("https://v-crypto.kms.us-ashburn-1.oraclecloud.com"),
+        );
+        map.insert("request_timeout".to_owned(), json!(timeout));
+        ocikms::config::SealConfig::from_sources(&map, None, true, &|_| None)
+    };
+    for ok in ["24h", "86400", "23h59m59s"] {
+        assert!(config(ok).unwrap().request_timeout <= Duration::from_secs(86_400), "{ok}");
+    }
+    for too_long in ["1e19", "24h0m1s", "86401", "2562047h"] {
+        let err = config(too_long).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Config, "{too_long}: {err}");
+        assert!(err.message().contains("maximum of 24h"), "{too_long}: {err}");
+    }
+}
+
 #[tokio::test]
 async fn missing_key_file_is_a_credentials_error_naming_the_path() {
     let emu = Emulator::start();

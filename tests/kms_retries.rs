@@ -120,3 +120,31 @@ async fn throttling_reports_throttled_after_the_deadline_forbids_waiting() {
     assert!(err.message().contains("no time left"), "{err}");
     assert_eq!(emu.total("encrypt").await, 2, "init + one throttled attempt");
 }
+
+/// A `Retry-After` too large to add to a clock (the emulator sends 9999999999999999999 seconds)
+/// ends the call at once with the server's 429, as any wait beyond the deadline does: it used to
+/// overflow `Instant + Duration`, a panic.
+#[tokio::test]
+async fn a_huge_retry_after_ends_the_call_with_the_429_instead_of_panicking() {
+    let emu = Emulator::start();
+    let seal = emu.seal().await;
+    emu.set_faults(json!({"rules": [{"route": "encrypt", "probability": 1.0,
+        "fault": {"kind": "status", "status": 429, "retry_after": 9_999_999_999_999_999_999u64}}]}))
+        .await;
+    let started = Instant::now();
+    let err = seal.encrypt(b"x", &CallOptions::default()).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::Throttled, "{err}");
+    assert!(err.message().contains("no time left"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+/// A call timeout too large to add to a clock (`Duration::MAX`) is shortened instead of
+/// overflowing the deadline: the call simply succeeds.
+#[tokio::test]
+async fn a_huge_call_timeout_does_not_overflow_the_deadline() {
+    let emu = Emulator::start();
+    let seal = emu.seal().await;
+    let opts = CallOptions { timeout: Some(Duration::MAX), ..CallOptions::default() };
+    let blob = seal.encrypt(b"forever", &opts).await.expect("encrypt with Duration::MAX");
+    assert_eq!(&*seal.decrypt(&blob, &opts).await.unwrap(), b"forever");
+}

@@ -123,6 +123,50 @@ async fn multiwrap_stored_values_decrypt_through_our_slot() {
     assert_eq!(&*seal.decrypt_stored(&stored, &opts).await.unwrap(), b"multi");
 }
 
+/// OpenBao v2.5.0's form of `blob` (go-kms-wrapping v2.6.0, `NewGCMWithRandomNonce`): an empty
+/// IV field and nonce(12) ‖ ciphertext ‖ tag(16) in the ciphertext field. (The real Go code's
+/// blobs are decrypted in tests/openbao-compat.)
+fn openbao_v2_5_0_form(blob: &BlobInfo) -> BlobInfo {
+    let mut combined = blob.clone();
+    combined.ciphertext = [blob.iv.as_slice(), &blob.ciphertext].concat();
+    combined.iv.clear();
+    combined
+}
+
+#[tokio::test]
+async fn openbao_v2_5_0_nonce_prefixed_blobs_decrypt_and_rewrap_to_the_standard_form() {
+    let emu = Emulator::start();
+    let seal = emu.seal().await;
+    let with_aad = aad(b"core/keyring");
+    let blob = openbao_v2_5_0_form(&seal.encrypt(b"barrier keyring", &with_aad).await.unwrap());
+    let stored = blob.encode_bytes();
+    assert_eq!(&*seal.decrypt_stored(&stored, &with_aad).await.unwrap(), b"barrier keyring");
+    let err = seal.decrypt_stored(&stored, &aad(b"other")).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::DecryptFailed, "{err}");
+    let empty = openbao_v2_5_0_form(&seal.encrypt(b"", &CallOptions::default()).await.unwrap());
+    assert!(seal.decrypt(&empty, &CallOptions::default()).await.unwrap().is_empty());
+    let multi =
+        MultiWrapValue { generation: 1, slots: vec![blob.clone()] }.encode_stored().unwrap();
+    assert_eq!(&*seal.decrypt_stored(&multi, &with_aad).await.unwrap(), b"barrier keyring");
+
+    // Too short to hold the nonce and the tag: malformed, not a failed authentication.
+    let mut short = blob.clone();
+    short.ciphertext.truncate(27);
+    let err = seal.decrypt(&short, &with_aad).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::MalformedBlob, "{err}");
+    assert!(err.message().contains("no IV"), "{err}");
+
+    // Under the current key version rewrap leaves it as it is; after a rotation it is rewritten
+    // in the standard form (12-byte IV field).
+    assert!(seal.rewrap(&blob, &with_aad).await.unwrap().is_none());
+    let ctx = seal.context(&CallOptions::default());
+    seal.client().create_key_version(&ctx, &emu.field("key_id")).await.unwrap();
+    let rewrapped = seal.rewrap(&blob, &with_aad).await.unwrap().expect("rewrapped");
+    assert_eq!(rewrapped.iv.len(), 12);
+    assert_eq!(rewrapped.ciphertext.len(), b"barrier keyring".len() + 16);
+    assert_eq!(&*seal.decrypt(&rewrapped, &with_aad).await.unwrap(), b"barrier keyring");
+}
+
 #[test]
 fn blocking_facade_round_trip() {
     let emu = Emulator::start();

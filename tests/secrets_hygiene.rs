@@ -1,8 +1,10 @@
 //! Secret hygiene: runs a representative suite (init, both mechanisms, retries under faults, bad
 //! credentials, tampered blobs, an expired token) with every tracing event captured at TRACE,
 //! gathers all log lines and every error's `Display` and `Debug`, and asserts that no plaintext,
-//! AAD, DEK, private key, passphrase or token appears in any of them. Also: a private key file
-//! readable by group/others is warned about, and no configuration turns TLS verification off.
+//! AAD, DEK, private key, passphrase or token appears in any of them — whether the key comes from
+//! a key file or inline from the seal configuration (`private_key`, `private_key_passphrase`).
+//! Also: a private key file readable by group/others is warned about, and no configuration turns
+//! TLS verification off.
 
 mod common;
 
@@ -81,15 +83,6 @@ impl Secrets {
     }
 }
 
-fn profile_value(emu: &Emulator, profile: &str, key: &str) -> String {
-    let text = std::fs::read_to_string(emu.field("oci_config_file")).unwrap();
-    let header = format!("[{profile}]");
-    text.lines()
-        .skip_while(|l| l.trim() != header)
-        .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_owned))
-        .unwrap_or_else(|| panic!("{profile}.{key} missing"))
-}
-
 #[tokio::test]
 async fn no_secret_reaches_a_log_line_or_an_error_message() {
     let captured = Captured::install();
@@ -137,9 +130,9 @@ async fn no_secret_reaches_a_log_line_or_an_error_message() {
     emu.set_faults(json!({"rules": []})).await;
 
     // Credentials: the private key, the passphrase (right and wrong), the session token.
-    let key_pem = std::fs::read_to_string(profile_value(&emu, "DEFAULT", "key_file")).unwrap();
+    let key_pem = std::fs::read_to_string(emu.profile_value("DEFAULT", "key_file")).unwrap();
     secrets.add_pem("private key", &key_pem);
-    let passphrase = profile_value(&emu, "ENCRYPTED", "pass_phrase");
+    let passphrase = emu.profile_value("ENCRYPTED", "pass_phrase");
     secrets.add_bytes("passphrase", passphrase.as_bytes());
     let mut map = emu.config_map();
     map.insert("config_profile".into(), json!("ENCRYPTED"));
@@ -157,6 +150,52 @@ async fn no_secret_reaches_a_log_line_or_an_error_message() {
     }
     let profile = ocikms::auth::config_file::OciProfile::load(&bad_config, "ENCRYPTED").unwrap();
     errors.push(format!("{profile:?} {}", profile.describe()));
+
+    // The same credentials inline in the seal configuration (OpenBao's tenancy_ocid, user_ocid,
+    // fingerprint, private_key, private_key_passphrase): a working seal, a wrong passphrase, an
+    // incomplete set, a non-API-key auth type, and the configuration's Debug.
+    let encrypted_pem =
+        std::fs::read_to_string(emu.profile_value("ENCRYPTED", "key_file")).unwrap();
+    secrets.add_pem("encrypted private key", &encrypted_pem);
+    let mut raw = emu.config_map();
+    raw.remove("config_file");
+    for (key, profile_key) in
+        [("tenancy_ocid", "tenancy"), ("user_ocid", "user"), ("fingerprint", "fingerprint")]
+    {
+        raw.insert(key.into(), json!(emu.profile_value("ENCRYPTED", profile_key)));
+    }
+    raw.insert("private_key".into(), json!(encrypted_pem));
+    raw.insert("private_key_passphrase".into(), json!(passphrase));
+    let raw_config = Emulator::config_from(&raw);
+    errors.push(format!("{raw_config:?}"));
+    let raw_seal = emu.seal_for(raw_config).await.unwrap();
+    raw_seal.encrypt(plaintext, &with_aad).await.unwrap();
+    errors.push(raw_seal.metadata().values().cloned().collect::<Vec<_>>().join(" "));
+    let mut raw_plain = raw.clone();
+    raw_plain.insert("private_key".into(), json!(key_pem));
+    raw_plain.remove("private_key_passphrase");
+    emu.seal_for(Emulator::config_from(&raw_plain)).await.unwrap();
+    let mut raw_wrong = raw.clone();
+    raw_wrong.insert("private_key_passphrase".into(), json!(wrong_pass));
+    match emu.seal_for(Emulator::config_from(&raw_wrong)).await {
+        Ok(_) => panic!("a wrong private_key_passphrase must fail"),
+        Err(err) => errors.push(format!("{err} {err:?}")),
+    }
+    for (remove, add) in [
+        ("user_ocid", None),
+        ("auth_type", Some(("auth_type", "instance_principal"))),
+        ("fingerprint", Some(("config_profile", "DEFAULT"))),
+    ] {
+        let mut broken = raw.clone();
+        broken.remove(remove);
+        if let Some((key, value)) = add {
+            broken.insert(key.into(), json!(value));
+        }
+        let err = ocikms::config::SealConfig::from_sources(&broken, None, true, &|_| None)
+            .expect_err("a broken inline credential set must fail");
+        assert_eq!(err.code(), ErrorCode::Config, "{err}");
+        errors.push(format!("{err} {err:?}"));
+    }
 
     let mut session = emu.config_map();
     session.insert("auth_type".into(), json!("security_token"));
@@ -216,7 +255,7 @@ fn a_private_key_readable_by_others_is_warned_about_only_then() {
         .with_writer(move || writer.clone())
         .finish();
     let emu = Emulator::start();
-    let source = profile_value(&emu, "DEFAULT", "key_file");
+    let source = emu.profile_value("DEFAULT", "key_file");
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("api_key.pem");
     std::fs::copy(source, &key).unwrap();

@@ -50,8 +50,20 @@ impl Principal {
     }
 }
 
-/// The user and tenancy of the OCI config profile the API key / session token comes from.
+/// The user and tenancy of the OCI config profile the API key / session token comes from, or of
+/// the API-key credentials given in the seal configuration itself.
 pub fn from_profile(config: &SealConfig, kind: PrincipalType) -> Result<Principal> {
+    if let Some(credentials) =
+        config.api_key_credentials.as_ref().filter(|_| kind == PrincipalType::User)
+    {
+        let mut principal = Principal::unknown(
+            kind,
+            "the seal configuration (tenancy_ocid, user_ocid, private_key)".to_owned(),
+        );
+        principal.id = Some(credentials.user.clone());
+        principal.tenancy = Some(credentials.tenancy.clone());
+        return Ok(principal);
+    }
     let profile = OciProfile::locate_and_load(
         config.config_file.as_deref(),
         config.config_profile.as_deref(),

@@ -32,6 +32,46 @@ fn check_passes_with_a_vault_hcl_seal_block() {
 }
 
 #[test]
+fn check_passes_with_openbao_inline_credentials_and_reads_no_config_file() {
+    let emu = Emulator::start();
+    // The emulator's encrypted API key (its profile ENCRYPTED) and that key's passphrase.
+    let oci = emu.state.path().join("oci");
+    let pem = std::fs::read_to_string(oci.join("api_key_encrypted.pem")).unwrap();
+    let passphrase = std::fs::read_to_string(oci.join("pass_phrase")).unwrap().trim().to_owned();
+    let hcl = emu.state.path().join("openbao.hcl");
+    let text = format!(
+        "seal \"ocikms\" {{\n  key_id = \"{}\"\n  crypto_endpoint = \"{}\"\n  \
+         management_endpoint = \"{}\"\n  auth_type_api_key = \"true\"\n  tenancy_ocid = \"{}\"\n  \
+         user_ocid = \"{}\"\n  fingerprint = \"{}\"\n  region = \"us-ashburn-1\"\n  \
+         private_key_passphrase = \"{passphrase}\"\n  private_key = <<EOF\n{pem}EOF\n}}\n",
+        emu.field("key_id"),
+        emu.field("crypto_endpoint"),
+        emu.field("management_endpoint"),
+        emu.field("tenancy"),
+        emu.field("user"),
+        emu.field("fingerprint"),
+    );
+    std::fs::write(&hcl, text).unwrap();
+    // HOME has no .oci/config and OCI_CONFIG_FILE is unset: nothing to fall back to.
+    let home = tempfile::tempdir().unwrap();
+    let env = [("HOME".to_owned(), home.path().display().to_string())];
+    let out = ocikms(&["check", "--config", hcl.to_str().unwrap()], &env, None);
+    let text = stdout(&out);
+    assert_eq!(code(&out), 0, "{text}");
+    assert!(text.contains("check passed") && text.contains(&emu.field("user")), "{text}");
+    assert!(
+        text.contains("the seal configuration (tenancy_ocid, user_ocid, private_key)"),
+        "{text}"
+    );
+    let body: Vec<&str> =
+        pem.lines().filter(|l| !l.starts_with("-----") && !l.contains(':')).collect();
+    assert!(
+        !text.contains(&passphrase) && !text.contains(body[1]),
+        "secrets in the output:\n{text}"
+    );
+}
+
+#[test]
 fn check_json_reports_every_step() {
     let emu = Emulator::start();
     let config_file = emu.field("oci_config_file");

@@ -77,6 +77,27 @@ fn decrypt_rejects_garbage_with_the_right_code() {
 }
 
 #[test]
+fn decrypt_and_rewrap_read_openbao_v2_5_0_nonce_prefixed_blobs() {
+    let emu = Emulator::start();
+    let out = run("encrypt", &emu, &["--aad", "ctx"], b"openbao 2.5.0 value");
+    // OpenBao v2.5.0's form: no IV field, the nonce in front of the ciphertext.
+    let mut blob = BlobInfo::decode_bytes(&out.stdout).unwrap();
+    blob.ciphertext = [blob.iv.as_slice(), &blob.ciphertext].concat();
+    blob.iv.clear();
+    let stored = blob.encode_bytes();
+    let back = run("decrypt", &emu, &["--aad", "ctx"], &stored);
+    assert_eq!(code(&back), 0, "{}", stderr(&back));
+    assert_eq!(back.stdout, b"openbao 2.5.0 value");
+
+    emu.rotate();
+    let out = run("rewrap", &emu, &["--aad", "ctx"], &stored);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let rewrapped = BlobInfo::decode_bytes(&out.stdout).unwrap();
+    assert_eq!(rewrapped.iv.len(), 12, "rewritten in the standard form");
+    assert_eq!(run("decrypt", &emu, &["--aad", "ctx"], &out.stdout).stdout, b"openbao 2.5.0 value");
+}
+
+#[test]
 fn key_info_lists_versions_and_rewrap_moves_to_the_current_one() {
     let emu = Emulator::start();
     let old = run("encrypt", &emu, &[], b"barrier key");

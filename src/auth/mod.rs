@@ -89,6 +89,7 @@ pub trait CredentialProvider: Send + Sync {
 
 /// Builds the credential provider that `config.auth_type` selects, reading the process
 /// environment (`HOME`, `OCI_CONFIG_FILE`, `OCI_CLI_PROFILE`) for the OCI config file lookup.
+/// API-key credentials given in the configuration itself are used instead of any config file.
 pub fn provider_from_config(
     config: &crate::config::SealConfig,
 ) -> Result<Arc<dyn CredentialProvider>> {
@@ -109,7 +110,10 @@ pub fn provider_from_config_with_env(
         )
     };
     match config.auth_type {
-        AuthType::ApiKey => Ok(Arc::new(api_key::ApiKeyProvider::from_profile(&profile()?, env)?)),
+        AuthType::ApiKey => Ok(Arc::new(match &config.api_key_credentials {
+            Some(credentials) => api_key::ApiKeyProvider::from_credentials(credentials)?,
+            None => api_key::ApiKeyProvider::from_profile(&profile()?, env)?,
+        })),
         AuthType::SecurityToken => {
             Ok(Arc::new(session_token::SecurityTokenProvider::from_profile(&profile()?, env)?))
         }
@@ -147,6 +151,7 @@ mod factory_tests {
             ca_cert: None,
             request_timeout: Duration::from_secs(1),
             max_attempts: 1,
+            api_key_credentials: None,
         }
     }
 
@@ -180,6 +185,22 @@ mod factory_tests {
                 .unwrap();
         assert_eq!(session.principal_type(), PrincipalType::Session);
         assert_eq!(session.credentials().await.unwrap().key_id, "ST$tok");
+
+        // Credentials in the seal configuration: no config file is read (this one does not exist).
+        let mut raw = seal_config(AuthType::ApiKey, &dir.path().join("no-such-config"));
+        raw.api_key_credentials = Some(crate::config::ApiKeyCredentials {
+            tenancy: "ocid1.tenancy.oc1..raw".into(),
+            user: "ocid1.user.oc1..raw".into(),
+            fingerprint: fp.clone(),
+            private_key: std::fs::read_to_string(&key).unwrap().into(),
+            private_key_passphrase: None,
+        });
+        let from_seal_config = provider_from_config_with_env(&raw, &no_env).unwrap();
+        assert_eq!(from_seal_config.principal_type(), PrincipalType::User);
+        assert_eq!(
+            from_seal_config.credentials().await.unwrap().key_id,
+            format!("ocid1.tenancy.oc1..raw/ocid1.user.oc1..raw/{fp}")
+        );
 
         // Instance principal fetches nothing before the first request.
         let instance = provider_from_config_with_env(

@@ -35,19 +35,63 @@ pub fn load_key_file(path: &Path, passphrase: Option<&str>) -> Result<KeyPair> {
     parse_key(&bytes, passphrase, &path.display().to_string())
 }
 
-/// Parses a PEM RSA private key; `source` names it in error messages.
+/// Parses a PEM RSA private key from a key file; `source` (its path) names it in error messages.
 pub fn parse_key(pem_bytes: &[u8], passphrase: Option<&str>, source: &str) -> Result<KeyPair> {
+    parse_key_from(pem_bytes, passphrase, &KeyOrigin::key_file(source))
+}
+
+/// How a private key and the settings that hold it are named in error messages, so that each
+/// message says what to fix and where.
+#[derive(Debug, Clone)]
+pub struct KeyOrigin {
+    key: String,
+    key_setting: &'static str,
+    passphrase_setting: &'static str,
+    settings: &'static str,
+}
+
+impl KeyOrigin {
+    /// A key file named by an OCI config profile (`key_file`, passphrase `pass_phrase`).
+    pub fn key_file(path: impl std::fmt::Display) -> KeyOrigin {
+        KeyOrigin {
+            key: format!("key file {path}"),
+            key_setting: "key_file",
+            passphrase_setting: "pass_phrase",
+            settings: "the OCI config profile",
+        }
+    }
+
+    /// The PEM text given in the seal configuration itself (`private_key`, passphrase
+    /// `private_key_passphrase`).
+    pub fn seal_config() -> KeyOrigin {
+        KeyOrigin {
+            key: "the private_key of the seal configuration".to_owned(),
+            key_setting: "private_key",
+            passphrase_setting: "private_key_passphrase",
+            settings: "the seal configuration",
+        }
+    }
+}
+
+/// Parses a PEM RSA private key, decrypting it with `passphrase` when it is encrypted; errors
+/// name the key and the settings to fix as `origin` says (never the key or the passphrase).
+pub fn parse_key_from(
+    pem_bytes: &[u8],
+    passphrase: Option<&str>,
+    origin: &KeyOrigin,
+) -> Result<KeyPair> {
+    let KeyOrigin { key: source, passphrase_setting: pass, settings, .. } = origin;
     let block = PemBlock::find(pem_bytes).ok_or_else(|| {
         Error::credentials(format!(
-            "key file {source} is not a PEM private key: expected a -----BEGIN RSA PRIVATE \
-             KEY----- or -----BEGIN PRIVATE KEY----- block with base64 content"
+            "{source} is not a PEM private key: expected a -----BEGIN RSA PRIVATE KEY----- or \
+             -----BEGIN PRIVATE KEY----- block with base64 content"
         ))
     })?;
     let legacy_encryption = match block.header("Proc-Type") {
         Some("4,ENCRYPTED") => Some(block.header("DEK-Info").ok_or_else(|| {
             Error::credentials(format!(
-                "key file {source} says Proc-Type: 4,ENCRYPTED but has no DEK-Info header: the \
-                 file is damaged, re-export the key"
+                "{source} says Proc-Type: 4,ENCRYPTED but has no DEK-Info header: the file is \
+                 damaged, re-export the key"
             ))
         })?),
         _ => None,
@@ -55,14 +99,13 @@ pub fn parse_key(pem_bytes: &[u8], passphrase: Option<&str>, source: &str) -> Re
     let (tag, der) = (block.label, &block.der);
     let need_passphrase = || {
         Error::credentials(format!(
-            "key file {source} is encrypted but no pass_phrase is set: add pass_phrase to the \
-             OCI config profile"
+            "{source} is encrypted but no {pass} is set: add {pass} to {settings}"
         ))
     };
     let wrong_passphrase = || {
         Error::credentials(format!(
-            "wrong pass_phrase for key file {source} (decryption failed): fix pass_phrase in the \
-             OCI config profile, or re-export the key with the passphrase you have"
+            "wrong {pass} for {source} (decryption failed): fix {pass} in {settings}, or \
+             re-export the key with the passphrase you have"
         ))
     };
 
@@ -83,7 +126,7 @@ pub fn parse_key(pem_bytes: &[u8], passphrase: Option<&str>, source: &str) -> Re
             let passphrase = passphrase.ok_or_else(need_passphrase)?;
             let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice()).map_err(|e| {
                 Error::credentials(format!(
-                    "key file {source} is not a valid encrypted PKCS#8 key ({e}): re-export it"
+                    "{source} is not a valid encrypted PKCS#8 key ({e}): re-export it"
                 ))
             })?;
             let mut buf = Zeroizing::new(info.encrypted_data.to_vec());
@@ -96,14 +139,14 @@ pub fn parse_key(pem_bytes: &[u8], passphrase: Option<&str>, source: &str) -> Re
                         wrong_passphrase()
                     }
                     other => Error::credentials(format!(
-                        "key file {source} uses an unsupported encryption scheme ({other}): \
-                         re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
+                        "{source} uses an unsupported encryption scheme ({other}): re-encrypt it \
+                         with `openssl pkcs8 -topk8 -v2 aes-256-cbc`"
                     )),
                 })?;
             KeyPair::from_pkcs8(plain).map_err(|_| wrong_passphrase())
         }
         (other, _) => Err(Error::credentials(format!(
-            "key file {source} holds a `{other}` PEM block; OCI API keys are RSA keys in \
+            "{source} holds a `{other}` PEM block; OCI API keys are RSA keys in \
              PKCS#1 (RSA PRIVATE KEY) or PKCS#8 (PRIVATE KEY / ENCRYPTED PRIVATE KEY) form"
         ))),
     }
@@ -153,8 +196,8 @@ impl<'a> PemBlock<'a> {
 
 fn rejected(source: &str, form: &str, reason: &str) -> Error {
     Error::credentials(format!(
-        "key file {source}: the {form} RSA private key was rejected ({reason}); OCI API keys must \
-         be RSA keys of 2048 bits or more"
+        "{source}: the {form} RSA private key was rejected ({reason}); OCI API keys must be RSA \
+         keys of 2048 bits or more"
     ))
 }
 
@@ -175,7 +218,7 @@ fn decrypt_legacy(
         "DES-EDE3-CBC" => (24, 8),
         _ => {
             return Err(Error::credentials(format!(
-                "key file {source} is encrypted with {cipher}, which is not supported (use \
+                "{source} is encrypted with {cipher}, which is not supported (use \
                  AES-128/192/256-CBC or DES-EDE3-CBC, or convert it with `openssl pkcs8 -topk8 \
                  -v2 aes-256-cbc`)"
             )))
@@ -183,7 +226,7 @@ fn decrypt_legacy(
     };
     let iv = decode_hex(iv_hex.trim()).filter(|iv| iv.len() == iv_len).ok_or_else(|| {
         Error::credentials(format!(
-            "key file {source} has a malformed DEK-Info IV: the file is damaged, re-export the key"
+            "{source} has a malformed DEK-Info IV: the file is damaged, re-export the key"
         ))
     })?;
     let key = evp_bytes_to_key(passphrase, &iv[..8], key_len);
@@ -254,23 +297,26 @@ pub fn fingerprint(key: &KeyPair) -> Result<String> {
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
 }
 
-/// Checks a configured fingerprint against the key's own (case-insensitively).
+/// Checks a configured fingerprint against the key's own (case-insensitively). `configured_in`
+/// names where the fingerprint was set (`profile [DEFAULT] of ~/.oci/config`), `origin` the key.
 pub fn check_fingerprint(
     configured: &str,
     key: &KeyPair,
-    key_path: &Path,
-    origin: &str,
+    origin: &KeyOrigin,
+    configured_in: &str,
 ) -> Result<()> {
     let actual = fingerprint(key)?;
     if configured.trim().eq_ignore_ascii_case(&actual) {
         return Ok(());
     }
     Err(Error::credentials(format!(
-        "fingerprint mismatch: {origin} says fingerprint={} but the key in {} has fingerprint \
-         {actual}; fix the fingerprint or key_file (the fingerprint must be that of the API key \
+        "fingerprint mismatch: {configured_in} says fingerprint={} but {} has fingerprint \
+         {actual}; fix the fingerprint or {} in {} (the fingerprint must be that of the API key \
          uploaded to the user)",
         configured.trim(),
-        key_path.display()
+        origin.key,
+        origin.key_setting,
+        origin.settings
     )))
 }
 
@@ -501,9 +547,11 @@ mod tests {
         let k = keys();
         let path = k.dir.join("pkcs1.pem");
         let key = load_key_file(&path, None).unwrap();
-        check_fingerprint(&k.fingerprint.to_uppercase(), &key, &path, "profile [DEFAULT]").unwrap();
+        let origin = KeyOrigin::key_file(path.display());
+        check_fingerprint(&k.fingerprint.to_uppercase(), &key, &origin, "profile [DEFAULT]")
+            .unwrap();
         let wrong = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff";
-        let err = check_fingerprint(wrong, &key, &path, "profile [DEFAULT]").unwrap_err();
+        let err = check_fingerprint(wrong, &key, &origin, "profile [DEFAULT]").unwrap_err();
         assert_eq!(err.code(), ErrorCode::Credentials);
         let msg = err.message();
         assert!(

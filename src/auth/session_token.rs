@@ -51,9 +51,9 @@ impl SecurityTokenProvider {
     pub fn from_profile(profile: &OciProfile, env: Env<'_>) -> Result<SecurityTokenProvider> {
         const NEEDED_FOR: &str = "auth_type security_token";
         let token_path = profile.require_path("security_token_file", NEEDED_FOR, env)?;
-        let (key_path, key) = load_profile_key(profile, NEEDED_FOR, env)?;
+        let (origin, key) = load_profile_key(profile, NEEDED_FOR, env)?;
         if let Some(configured) = profile.get("fingerprint") {
-            check_fingerprint(configured, &key, &key_path, &profile.describe())?;
+            check_fingerprint(configured, &key, &origin, &profile.describe())?;
         }
         let key = Arc::new(key);
         let (stamp, token) = read_token(&token_path)?;

@@ -72,3 +72,15 @@ pub(crate) fn utf8<'a>(ptr: *const c_char, name: &str) -> Result<&'a str> {
         ))
     })
 }
+
+/// Reads a C boolean passed as `uint8_t`: 0 is false, 1 is true, anything else is an error
+/// (a C `bool` read as a Rust `bool` with another value would be undefined behaviour).
+pub(crate) fn flag(value: u8, name: &str) -> Result<bool> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(invalid(format!(
+            "`{name}` is {other}: a boolean field takes 0 (false) or 1 (true)"
+        ))),
+    }
+}

@@ -1,19 +1,24 @@
 //! `ocikms_call_opts` (per-call options, versioned by their size) and `ocikms_cancel_token`.
 
-use std::mem::size_of;
+use std::mem::{offset_of, size_of};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::Result;
 use crate::seal::CallOptions;
 
 use super::args;
 use super::guard::infallible;
+use super::versioned::{self, Versioned};
 
-/// Per-call options. Initialise with `OCIKMS_CALL_OPTS_INIT` (or set `struct_size` to
-/// `sizeof(ocikms_call_opts)` and zero the rest): the library reads only the fields that fit in
-/// `struct_size`, so fields appended by later versions never break existing callers.
+/// Per-call options. Initialise with `OCIKMS_CALL_OPTS_INIT` (or zero the whole struct and set
+/// `struct_size` to `sizeof(ocikms_call_opts)`). The struct grows by appending fields, and
+/// `struct_size` says which ones the caller has: a library reads only the fields the caller's
+/// size covers and takes the defaults (zero) for the rest, so a program built against an older
+/// header keeps working with a newer library; a newer program works with an older library as
+/// long as it leaves the fields that library does not know zero. A `struct_size` smaller than
+/// the first version (all the fields below) is `OCIKMS_STATUS_INVALID_ARGUMENT`.
 #[repr(C)]
 pub struct ocikms_call_opts {
     /// `sizeof(ocikms_call_opts)` as compiled by the caller.
@@ -23,14 +28,24 @@ pub struct ocikms_call_opts {
     pub aad: *const u8,
     /// Length of `aad` in bytes.
     pub aad_len: usize,
-    /// Encrypt with OCI directly (mechanism 1, go-kms-wrapping `WithoutEnvelope`) instead of an
-    /// AES-256-GCM envelope. Ignored by decrypt (the blob names its mechanism).
-    pub without_envelope: bool,
+    /// 1: encrypt with OCI directly (mechanism 1, go-kms-wrapping `WithoutEnvelope`) instead of
+    /// an AES-256-GCM envelope; 0 (default): the envelope. Any other value is
+    /// `OCIKMS_STATUS_INVALID_ARGUMENT`. Ignored by decrypt (the blob names its mechanism).
+    pub without_envelope: u8,
     /// Overall deadline of the call in milliseconds, retries included; 0 = the seal's default.
     pub timeout_ms: u64,
     /// A cancellation token (from `ocikms_cancel_token_new`); NULL for none. Cancelling it from
     /// another thread makes the in-flight call return `OCIKMS_STATUS_CANCELLED` promptly.
     pub cancel: *const ocikms_cancel_token,
+}
+
+// SAFETY: repr(C), `struct_size: usize` first; zero is a valid default of every field (NULL
+// pointers, 0 lengths, `without_envelope` 0, `timeout_ms` 0).
+unsafe impl Versioned for ocikms_call_opts {
+    const NAME: &'static str = "ocikms_call_opts";
+    /// Version 1: every field up to and including `cancel`.
+    const V1_SIZE: usize =
+        offset_of!(ocikms_call_opts, cancel) + size_of::<*const ocikms_cancel_token>();
 }
 
 /// A cancellation token: create it, pass it in `ocikms_call_opts.cancel`, cancel it from any
@@ -45,19 +60,7 @@ pub(crate) fn read_call_opts(opts: *const ocikms_call_opts) -> Result<CallOption
     if opts.is_null() {
         return Ok(CallOptions::default());
     }
-    let size_ptr = opts.cast::<usize>();
-    let declared = *args::reference(size_ptr, "opts")?;
-    if declared < size_of::<ocikms_call_opts>() {
-        return Err(Error::new(
-            ErrorCode::InvalidArgument,
-            format!(
-                "opts.struct_size is {declared}, smaller than this library's ocikms_call_opts ({} bytes): \
-                 initialise the options with OCIKMS_CALL_OPTS_INIT",
-                size_of::<ocikms_call_opts>()
-            ),
-        ));
-    }
-    let opts = args::reference(opts, "opts")?;
+    let opts = versioned::read(opts, "opts")?;
     let aad = args::bytes(opts.aad, opts.aad_len, "opts.aad")?;
     let cancel = if opts.cancel.is_null() {
         None
@@ -67,7 +70,7 @@ pub(crate) fn read_call_opts(opts: *const ocikms_call_opts) -> Result<CallOption
     Ok(CallOptions {
         // An empty AAD authenticates exactly like none (AES-GCM), so it is passed as none.
         aad: (!aad.is_empty()).then(|| aad.to_vec()),
-        without_envelope: opts.without_envelope,
+        without_envelope: args::flag(opts.without_envelope, "opts.without_envelope")?,
         timeout: (opts.timeout_ms > 0).then(|| Duration::from_millis(opts.timeout_ms)),
         cancel,
     })

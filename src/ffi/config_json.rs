@@ -3,18 +3,31 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
+use zeroize::Zeroize;
 
-use crate::config::{process_env, SealConfig};
+use crate::config::{process_env, SealConfig, SECRET_KEYS};
 use crate::error::{Error, ErrorCode, Result};
 
 /// The key that turns environment variables off (go-kms-wrapping's `WithDisallowEnvVars`).
 const DISALLOW_ENV_VARS: &str = "disallow_env_vars";
 
 /// Parses `config_json` and builds the [`SealConfig`], reading the process environment unless
-/// the object sets `disallow_env_vars` to true (`true` or `"true"`).
+/// the object sets `disallow_env_vars` to true (`true` or `"true"`). The parsed copies of secret
+/// values (`private_key`, `private_key_passphrase`) are zeroed before returning.
 pub(crate) fn seal_config(config_json: &str) -> Result<SealConfig> {
-    let (map, disallow_env_vars) = parse(config_json)?;
-    SealConfig::from_sources(&map, None, disallow_env_vars, &process_env)
+    let (mut map, disallow_env_vars) = parse(config_json)?;
+    let config = SealConfig::from_sources(&map, None, disallow_env_vars, &process_env);
+    scrub_secrets(&mut map);
+    config
+}
+
+/// Zeroes the string values of the secret keys in `map`.
+fn scrub_secrets(map: &mut BTreeMap<String, Value>) {
+    for key in SECRET_KEYS {
+        if let Some(Value::String(secret)) = map.get_mut(key) {
+            secret.zeroize();
+        }
+    }
 }
 
 /// Splits the JSON object into the config map and the `disallow_env_vars` flag.
@@ -87,6 +100,17 @@ mod tests {
         assert_eq!(map.len(), 3);
         assert_eq!(map["max_retries"], Value::from(3));
         assert!(!map.contains_key(DISALLOW_ENV_VARS));
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_from_the_parsed_map() {
+        let (mut map, _) =
+            parse(r#"{"private_key":"PEM-TEXT","private_key_passphrase":"pw","user_ocid":"u"}"#)
+                .unwrap();
+        scrub_secrets(&mut map);
+        assert_eq!(map["private_key"], "");
+        assert_eq!(map["private_key_passphrase"], "");
+        assert_eq!(map["user_ocid"], "u");
     }
 
     #[test]

@@ -59,6 +59,11 @@ fn panic_error(function: &str, payload: Box<dyn Any + Send>) -> Error {
 /// Panics on purpose inside the panic boundary, to let tests prove that a panic becomes
 /// `OCIKMS_STATUS_PANIC` (with an error object) instead of crashing the host. Always returns
 /// `OCIKMS_STATUS_PANIC`. Safe to call; has no other effect.
+///
+/// Not part of the release ABI: compiled only into the crate's unit tests and into libraries
+/// built with the `debug-panic` feature (`scripts/build-debug-panic.sh`, for the C and Python
+/// tests), and never declared in `ocikms.h` (`cbindgen.toml` excludes it).
+#[cfg(any(test, feature = "debug-panic"))]
 #[no_mangle]
 pub extern "C" fn ocikms_debug_force_panic(out_err: *mut *mut ocikms_error) -> i32 {
     status_call("ocikms_debug_force_panic", out_err, || {

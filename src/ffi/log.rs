@@ -1,10 +1,12 @@
 //! The log callback: a minimal `tracing` subscriber that forwards the library's events (never
 //! secrets: the library logs OCIDs, endpoints, statuses and request ids only) to the host.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_void, CString};
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Once, RwLock};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Once, PoisonError, RwLock};
+use std::time::Duration;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -28,24 +30,40 @@ pub const OCIKMS_LOG_TRACE: i32 = 5;
 
 /// Receives one log line: `level` is an `OCIKMS_LOG_*` value, `message` a NUL-terminated UTF-8
 /// line valid only during the call, `user` the pointer given to `ocikms_set_log_callback`.
-/// Called from library threads, possibly several at once; must not call back into
-/// `ocikms_set_log_callback`.
+/// Called from library threads, possibly several at once, never while the library holds a lock:
+/// it may call any library function (even `ocikms_set_log_callback`). Lines logged by such a
+/// nested call on the same thread are dropped, so a callback cannot recurse into itself. A call
+/// that would wait for OCI (init, encrypt, decrypt, rewrap), made while the line comes from
+/// inside such a call on the same thread, returns `OCIKMS_STATUS_INVALID_ARGUMENT` at once.
 pub type ocikms_log_callback =
     Option<unsafe extern "C" fn(level: i32, message: *const c_char, user: *mut c_void)>;
 
-/// The installed callback and its user pointer (stored as an address: the host owns it).
-#[derive(Clone, Copy)]
+/// The installed callback, its user pointer (stored as an address: the host owns it), and how
+/// many calls to it are running.
 struct Sink {
     callback: unsafe extern "C" fn(i32, *const c_char, *mut c_void),
     user: usize,
+    in_flight: AtomicUsize,
 }
 
-static SINK: RwLock<Option<Sink>> = RwLock::new(None);
+static SINK: RwLock<Option<Arc<Sink>>> = RwLock::new(None);
 static MAX_LEVEL: AtomicI32 = AtomicI32::new(OCIKMS_LOG_INFO);
 static INSTALL: Once = Once::new();
 
+thread_local! {
+    /// The address of the sink this thread is calling (0 when none): events logged meanwhile on
+    /// this thread are dropped, and `ocikms_set_log_callback` does not wait for this call.
+    static DELIVERING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The sink this thread is calling, 0 when none (also during thread teardown).
+fn delivering() -> usize {
+    DELIVERING.try_with(Cell::get).unwrap_or(usize::MAX)
+}
+
 /// Routes the library's log lines to `callback` (NULL stops logging). Process-wide; replaces any
-/// previous callback. Once this returns, the previous callback is never called again.
+/// previous callback. Once this returns, the previous callback is never called again (except by
+/// the call in progress on this thread when a callback itself calls this function).
 #[no_mangle]
 pub extern "C" fn ocikms_set_log_callback(callback: ocikms_log_callback, user: *mut c_void) {
     infallible("ocikms_set_log_callback", (), || {
@@ -53,9 +71,60 @@ pub extern "C" fn ocikms_set_log_callback(callback: ocikms_log_callback, user: *
             // Fails only when the host process already installed a global subscriber.
             let _ = tracing::subscriber::set_global_default(CallbackSubscriber);
         });
-        let sink = callback.map(|callback| Sink { callback, user: user as usize });
-        *SINK.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = sink;
+        let sink = callback.map(|callback| {
+            Arc::new(Sink { callback, user: user as usize, in_flight: AtomicUsize::new(0) })
+        });
+        let previous =
+            std::mem::replace(&mut *SINK.write().unwrap_or_else(PoisonError::into_inner), sink);
+        if let Some(previous) = previous {
+            wait_until_unused(&previous);
+        }
     })
+}
+
+/// Waits until no other thread is calling `sink` (it is no longer installed, so no new call
+/// starts).
+fn wait_until_unused(sink: &Arc<Sink>) {
+    let own = usize::from(delivering() == Arc::as_ptr(sink) as usize);
+    while sink.in_flight.load(Ordering::Acquire) > own {
+        std::thread::sleep(Duration::from_micros(50));
+    }
+}
+
+/// One call to the sink, counted in `in_flight` and marked in [`DELIVERING`] while it runs.
+struct Delivery {
+    sink: Arc<Sink>,
+}
+
+impl Delivery {
+    /// The installed sink, counted as in use; `None` when there is none or when this thread is
+    /// already calling one (a log line from inside the callback).
+    fn start() -> Option<Delivery> {
+        if delivering() != 0 {
+            return None;
+        }
+        let guard = SINK.read().unwrap_or_else(PoisonError::into_inner);
+        let sink = Arc::clone(guard.as_ref()?);
+        // Counted under the lock: once a replacement took the write lock, no call starts.
+        sink.in_flight.fetch_add(1, Ordering::AcqRel);
+        drop(guard);
+        let _ = DELIVERING.try_with(|d| d.set(Arc::as_ptr(&sink) as usize));
+        Some(Delivery { sink })
+    }
+
+    /// Calls the callback (no lock is held).
+    fn send(&self, level: i32, line: &CString) {
+        // SAFETY: the host registered this callback for exactly this call shape and, until
+        // `ocikms_set_log_callback` returns, allows it to be called (it waits for this call).
+        unsafe { (self.sink.callback)(level, line.as_ptr(), self.sink.user as *mut c_void) };
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        let _ = DELIVERING.try_with(|d| d.set(0));
+        self.sink.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Sets the most verbose level passed to the callback (`OCIKMS_LOG_ERROR` .. `OCIKMS_LOG_TRACE`;
@@ -108,21 +177,12 @@ impl Subscriber for CallbackSubscriber {
     fn record_follows_from(&self, _span: &Id, _follows: &Id) {}
 
     fn event(&self, event: &Event<'_>) {
-        let guard = SINK.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let Some(sink) = *guard else { return };
+        let Some(delivery) = Delivery::start() else { return };
         let mut line = LineWriter::default();
         event.record(&mut line);
         let text = format!("{}: {}{}", event.metadata().target(), line.message, line.fields);
         let Ok(text) = CString::new(text.replace('\0', "\u{FFFD}")) else { return };
-        // SAFETY: the host registered this callback for exactly this call shape; the lock held
-        // while calling guarantees it is not called after being replaced.
-        unsafe {
-            (sink.callback)(
-                level_number(event.metadata().level()),
-                text.as_ptr(),
-                sink.user as *mut c_void,
-            )
-        };
+        delivery.send(level_number(event.metadata().level()), &text);
     }
 
     fn enter(&self, _span: &Id) {}

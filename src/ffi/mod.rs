@@ -21,6 +21,7 @@ mod guard;
 mod log;
 mod seal;
 mod version;
+mod versioned;
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,9 @@
 
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
 
 use super::buffer::*;
 use super::call_opts::*;
@@ -130,14 +132,14 @@ fn call_opts_are_checked_and_converted() {
         struct_size: std::mem::size_of::<ocikms_call_opts>(),
         aad: aad.as_ptr(),
         aad_len: aad.len(),
-        without_envelope: true,
+        without_envelope: 1,
         timeout_ms: 1500,
         cancel: token,
     };
     let read = read_call_opts(&opts).unwrap();
     assert_eq!(read.aad.as_deref(), Some(&aad[..]));
     assert!(read.without_envelope);
-    assert_eq!(read.timeout, Some(std::time::Duration::from_millis(1500)));
+    assert_eq!(read.timeout, Some(Duration::from_millis(1500)));
     assert!(!read.cancel.as_ref().unwrap().is_cancelled());
     ocikms_cancel_token_cancel(token);
     ocikms_cancel_token_cancel(token);
@@ -156,12 +158,50 @@ fn call_opts_are_checked_and_converted() {
     assert!(read_call_opts(&null_aad).unwrap_err().message().contains("opts.aad"));
     let huge = ocikms_call_opts { aad: aad.as_ptr(), aad_len: usize::MAX, ..opts_default() };
     assert_eq!(read_call_opts(&huge).unwrap_err().code(), ErrorCode::InvalidArgument);
-    // A larger struct (a newer caller) is accepted: the known prefix is read.
-    let newer = ocikms_call_opts {
-        struct_size: std::mem::size_of::<ocikms_call_opts>() + 16,
-        ..opts_default()
+}
+
+/// The `struct_size` rules (src/ffi/versioned.rs) on the real options struct, from a caller's
+/// memory laid out as an older, this and a newer `ocikms_call_opts`.
+#[test]
+fn call_opts_sizes_follow_the_versioning_rules() {
+    let size = std::mem::size_of::<ocikms_call_opts>();
+    // Caller memory: this struct (timeout 1500 ms), then 16 bytes a newer caller would own.
+    #[repr(C)]
+    struct Newer {
+        opts: ocikms_call_opts,
+        added: [u64; 2],
+    }
+    let mut newer = Newer {
+        opts: ocikms_call_opts { struct_size: size + 16, timeout_ms: 1500, ..opts_default() },
+        added: [0, 0],
     };
-    assert!(read_call_opts(&newer).is_ok());
+    let read = read_call_opts(&newer.opts).expect("newer caller, newer fields zero");
+    assert_eq!(read.timeout, Some(Duration::from_millis(1500)));
+    newer.added[1] = 1;
+    let err = read_call_opts(&newer.opts).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(err.message().contains("newer ocikms.h"), "{err}");
+    // Smaller than the first version (here: without `cancel`), or no plausible size at all.
+    for bad in [size - 8, 0, 1 << 20] {
+        let opts = ocikms_call_opts { struct_size: bad, ..opts_default() };
+        let err = read_call_opts(&opts).unwrap_err();
+        assert!(err.message().contains("opts.struct_size"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn a_boolean_field_other_than_0_or_1_is_invalid_argument() {
+    for (value, want) in [(0u8, Some(false)), (1, Some(true)), (2, None), (0xff, None)] {
+        let opts = ocikms_call_opts { without_envelope: value, ..opts_default() };
+        match (read_call_opts(&opts), want) {
+            (Ok(read), Some(want)) => assert_eq!(read.without_envelope, want),
+            (Err(err), None) => {
+                assert_eq!(err.code(), ErrorCode::InvalidArgument);
+                assert!(err.message().contains("opts.without_envelope` is"), "{err}");
+            }
+            (other, _) => panic!("without_envelope = {value}: {:?}", other.map(|_| ())),
+        }
+    }
 }
 
 fn opts_default() -> ocikms_call_opts {
@@ -169,7 +209,7 @@ fn opts_default() -> ocikms_call_opts {
         struct_size: std::mem::size_of::<ocikms_call_opts>(),
         aad: ptr::null(),
         aad_len: 0,
-        without_envelope: false,
+        without_envelope: 0,
         timeout_ms: 0,
         cancel: ptr::null(),
     }
@@ -243,8 +283,16 @@ unsafe extern "C" fn collect(level: i32, message: *const c_char, user: *mut c_vo
     LINES.lock().unwrap().push((level, text(message), user as usize));
 }
 
+/// The log callback is process-wide: tests that install one run one at a time.
+static LOG_TESTS: Mutex<()> = Mutex::new(());
+
+fn log_test_lock() -> std::sync::MutexGuard<'static, ()> {
+    LOG_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[test]
 fn log_callback_receives_events_at_or_above_the_level() {
+    let _serial = log_test_lock();
     assert_eq!(ocikms_set_log_level(9, ptr::null_mut()), ErrorCode::InvalidArgument.as_i32());
     ocikms_set_log_callback(Some(collect), 0x2a as *mut c_void);
     assert_eq!(ocikms_set_log_level(OCIKMS_LOG_INFO, ptr::null_mut()), 0);
@@ -263,6 +311,98 @@ fn log_callback_receives_events_at_or_above_the_level() {
     assert!(ours[0].1.contains("log-test-info key_version=ocid1.keyversion.x"), "{}", ours[0].1);
     assert_eq!(ours[0].2, 0x2a);
     assert_eq!(ours[1].0, OCIKMS_LOG_DEBUG);
+}
+
+static REENTRIES: AtomicUsize = AtomicUsize::new(0);
+static NESTED_INIT: Mutex<Option<(i32, String)>> = Mutex::new(None);
+static AFTER_REPLACEMENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn after_replacement(_level: i32, message: *const c_char, _user: *mut c_void) {
+    AFTER_REPLACEMENT.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(text(message));
+}
+
+/// Calls back into the library from inside the callback: the version, the log level, another
+/// call, a seal init (a call that would go to OCI), a nested log line, and a replacement of the
+/// callback itself. (No assertion here: a panic cannot unwind out of an `extern "C"` function.)
+unsafe extern "C" fn reentrant(_level: i32, message: *const c_char, user: *mut c_void) {
+    if !text(message).contains("reentry-test") {
+        return;
+    }
+    let _ = ocikms_version();
+    let _ = ocikms_set_log_level(OCIKMS_LOG_DEBUG, ptr::null_mut());
+    let mut buf = ocikms_buffer { data: ptr::null_mut(), len: 0 };
+    let _ = ocikms_encrypt(ptr::null(), ptr::null(), 0, ptr::null(), &mut buf, ptr::null_mut());
+    let config = c"{\"key_id\": \"ocid1.key.oc1..k\", \"crypto_endpoint\": \"http://127.0.0.1:9\", \"disallow_env_vars\": true}";
+    let (mut seal, mut err) = (ptr::null_mut(), ptr::null_mut());
+    let status = ocikms_seal_init(config.as_ptr(), &mut seal, &mut err);
+    *NESTED_INIT.lock().unwrap() = Some((status, text(ocikms_error_message(err))));
+    ocikms_error_free(err);
+    ocikms_seal_free(seal);
+    tracing::info!("reentry-test nested line, dropped");
+    ocikms_set_log_callback(Some(after_replacement), user);
+    REENTRIES.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Runs `body` on its own thread; fails the test if it has not finished within 10 s (a deadlock).
+fn finishes_in_time(what: &str, body: impl FnOnce() + Send + 'static) {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        body();
+        let _ = done.send(());
+    });
+    if finished.recv_timeout(Duration::from_secs(10)).is_err() {
+        panic!("{what} did not finish within 10 s: deadlock");
+    }
+}
+
+#[test]
+fn a_log_callback_may_call_back_into_the_library() {
+    let _serial = log_test_lock();
+    finishes_in_time("a log callback calling back into the library", || {
+        ocikms_set_log_callback(Some(reentrant), ptr::null_mut());
+        assert_eq!(ocikms_set_log_level(OCIKMS_LOG_INFO, ptr::null_mut()), 0);
+        // Logged from inside an async call, as the library's calls log (retries, credentials).
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async { tracing::info!("reentry-test first line") });
+        tracing::info!("reentry-test second line, to the replacement");
+        ocikms_set_log_callback(None, ptr::null_mut());
+    });
+    assert_eq!(ocikms_set_log_level(OCIKMS_LOG_INFO, ptr::null_mut()), 0);
+    assert_eq!(REENTRIES.load(Ordering::SeqCst), 1, "the replaced callback was called again");
+    // A call that would block on OCI from inside the library's own call is refused at once.
+    let (status, message) = NESTED_INIT.lock().unwrap().clone().expect("the nested init ran");
+    assert_eq!(status, ErrorCode::InvalidArgument.as_i32(), "{message}");
+    assert!(message.contains("inside an async runtime"), "{message}");
+    let lines = AFTER_REPLACEMENT.lock().unwrap();
+    let ours: Vec<_> = lines.iter().filter(|l| l.contains("reentry-test")).collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert!(ours[0].contains("second line"), "{ours:?}");
+}
+
+static SLOW_STARTED: AtomicBool = AtomicBool::new(false);
+static SLOW_FINISHED: AtomicBool = AtomicBool::new(false);
+
+unsafe extern "C" fn slow(_level: i32, message: *const c_char, _user: *mut c_void) {
+    if text(message).contains("slow-callback-test") {
+        SLOW_STARTED.store(true, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(200));
+        SLOW_FINISHED.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Without a lock held around the callback, replacing it must still wait for the calls in
+/// progress on other threads: once `ocikms_set_log_callback` returns, the old one is done.
+#[test]
+fn replacing_the_callback_waits_for_its_calls_in_progress() {
+    let _serial = log_test_lock();
+    ocikms_set_log_callback(Some(slow), ptr::null_mut());
+    let logger = std::thread::spawn(|| tracing::warn!("slow-callback-test"));
+    while !SLOW_STARTED.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    ocikms_set_log_callback(None, ptr::null_mut());
+    assert!(SLOW_FINISHED.load(Ordering::SeqCst), "returned while the old callback still ran");
+    logger.join().unwrap();
 }
 
 #[test]

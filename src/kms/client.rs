@@ -36,6 +36,11 @@ const CLIENT_INFO: &str = concat!("Oracle-ocikms-rust/", env!("CARGO_PKG_VERSION
 
 const API_VERSION: &str = "20180608";
 
+/// The longest a call may last: a longer timeout (up to `Duration::MAX`) is shortened to this, so
+/// the deadline `now + timeout` can always be computed. Far beyond any timeout that means
+/// something (the seal config caps `request_timeout` at 24 hours).
+const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The deadline and cancellation of one logical call (all its attempts and waits).
 #[derive(Debug, Clone)]
 pub struct CallContext {
@@ -45,13 +50,22 @@ pub struct CallContext {
 }
 
 impl CallContext {
-    /// A call that must finish within `timeout` and stops early when `cancel` fires.
+    /// A call that must finish within `timeout` (at most 100 years) and stops early
+    /// when `cancel` fires.
     pub fn new(timeout: Duration, cancel: Option<CancellationToken>) -> Self {
+        let timeout = timeout.min(MAX_CALL_TIMEOUT);
+        let now = Instant::now();
         CallContext {
-            deadline: Instant::now() + timeout,
+            // Cannot fail with the cap above; `now` (an immediate timeout) is never expected.
+            deadline: now.checked_add(timeout).unwrap_or(now),
             timeout,
             cancel: cancel.unwrap_or_default(),
         }
+    }
+
+    /// How long until the deadline (zero once it has passed).
+    fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
     }
 
     /// Runs `fut` unless the deadline passes or the call is cancelled first.
@@ -424,8 +438,10 @@ impl KmsClient {
             if !error.is_retryable() || attempt >= self.retry.max_attempts {
                 return Err(with_attempts(error, attempt));
             }
+            // A wait (the server's Retry-After included, however large) that would reach the
+            // deadline ends the call now: compared with the time left, never added to a clock.
             let delay = self.retry.delay(attempt, failure.retry_after);
-            if Instant::now() + delay >= ctx.deadline {
+            if delay >= ctx.time_left() {
                 let error = with_attempts(error, attempt);
                 return Err(error.context("no time left before the call deadline to retry"));
             }
@@ -580,6 +596,15 @@ fn decode_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_too_large_for_the_clock_is_capped_not_a_panic() {
+        let ctx = CallContext::new(Duration::MAX, None);
+        assert_eq!(ctx.timeout, MAX_CALL_TIMEOUT);
+        assert!(ctx.time_left() > MAX_CALL_TIMEOUT - Duration::from_secs(60));
+        let ctx = CallContext::new(Duration::from_secs(1), None);
+        assert!(ctx.time_left() <= Duration::from_secs(1));
+    }
 
     #[test]
     fn urls_hosts_and_request_ids() {

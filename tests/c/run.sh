@@ -6,6 +6,9 @@
 #                             trips; then in-flight cancellation and timeout against a slowed emulator
 #   tests/c/run.sh valgrind   static library under valgrind memcheck (leaks and errors fatal), 2 x 20
 #   tests/c/run.sh shared     shared library linked through pkg-config (ocikms.pc), 2 x 50
+#   tests/c/run.sh panic      the panic boundary (test_panic.c) against a library built with the
+#                             `debug-panic` feature in target/debug-panic (scripts/build-debug-panic.sh);
+#                             and that neither ocikms.h nor target/release has ocikms_debug_force_panic
 #
 # Needs: target/release/libocikms.{a,so} and target/release/oci-kms-emulator (cargo build --release
 # --workspace), a C compiler, python3, pkg-config, valgrind. OCIKMS_LIB_DIR overrides target/release.
@@ -35,6 +38,11 @@ run_asan() {
     '{"rules":[{"route":"encrypt","sequence":[{"kind":"none"},{"kind":"delay","ms":3000},{"kind":"delay","ms":3000}]}]}'
   ASAN_OPTIONS=detect_leaks=1:exitcode=86 "$BUILD/test_ocikms_asan" inflight
   emulator_admin DELETE /faults
+  echo "== C tests: a Retry-After no clock can add (the emulator answers the second encrypt 429)"
+  emulator_admin PUT /faults \
+    '{"rules":[{"route":"encrypt","sequence":[{"kind":"none"},{"kind":"status","status":429,"retry_after":9999999999999999999}]}]}'
+  ASAN_OPTIONS=detect_leaks=1:exitcode=86 "$BUILD/test_ocikms_asan" retry-after
+  emulator_admin DELETE /faults
 }
 
 run_valgrind() {
@@ -53,10 +61,28 @@ run_shared() {
   OCIKMS_TEST_THREADS=2 OCIKMS_TEST_ITERATIONS=50 "$BUILD/test_ocikms_shared"
 }
 
+run_panic() {
+  echo "== C tests: panic boundary (library built with the debug-panic feature)"
+  if grep -q ocikms_debug_force_panic "$ROOT/include/ocikms.h"; then
+    echo "include/ocikms.h declares ocikms_debug_force_panic: it must stay out of the release ABI" >&2
+    return 1
+  fi
+  if nm -D --defined-only "$LIB_DIR/libocikms.so" | grep -qw ocikms_debug_force_panic; then
+    echo "$LIB_DIR/libocikms.so exports ocikms_debug_force_panic: built with the debug-panic feature?" >&2
+    return 1
+  fi
+  local panic_dir
+  panic_dir=$("$ROOT/scripts/build-debug-panic.sh")
+  "$CC" "${CFLAGS[@]}" "$ROOT/tests/c/test_panic.c" -L"$panic_dir" -locikms -Wl,-rpath,"$panic_dir" \
+    -o "$BUILD/test_panic"
+  RUST_BACKTRACE=0 "$BUILD/test_panic"   # the deliberate panics print one line each
+}
+
 case "${1:-all}" in
   asan) run_asan ;;
   valgrind) run_valgrind ;;
   shared) run_shared ;;
-  all) run_asan; run_valgrind; run_shared ;;
-  *) echo "usage: $0 [asan|valgrind|shared|all]" >&2; exit 2 ;;
+  panic) run_panic ;;
+  all) run_asan; run_valgrind; run_shared; run_panic ;;
+  *) echo "usage: $0 [asan|valgrind|shared|panic|all]" >&2; exit 2 ;;
 esac

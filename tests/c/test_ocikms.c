@@ -5,6 +5,9 @@
  *
  * `test_ocikms inflight` runs only the in-flight cancellation and timeout tests: run.sh first makes
  * the emulator answer the first encrypt (the seal's validation) and hold the next two for 3 s.
+ * `test_ocikms retry-after` runs only the huge Retry-After test: run.sh makes the emulator answer
+ * the second encrypt 429 with a Retry-After no clock can add.
+ * (The panic boundary: test_panic.c, against a library built with the `debug-panic` feature.)
  *
  * Environment (tests/c/run.sh sets it):
  *   OCIKMS_TEST_CONFIG_JSON   config_json for ocikms_seal_init (emulator key, endpoints, API key)
@@ -12,28 +15,18 @@
  *   OCIKMS_TEST_ITERATIONS    round trips per thread (default 1000)
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "check.h"
 #include "ocikms.h"
-
-static atomic_int failures = 0;
-static atomic_int checks = 0;
-
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        checks++;                                                                \
-        if (!(cond)) {                                                           \
-            failures++;                                                          \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fputc('\n', stderr);                                                 \
-        }                                                                        \
-    } while (0)
 
 /* Checks that a call returned `want` and, on failure, that the error object `*errp` agrees; frees
  * it and resets `*errp`. (Takes the address: the call fills `*errp` after arguments are evaluated.) */
@@ -138,17 +131,6 @@ static void test_null_and_bad_inputs_without_a_seal(void) {
     ocikms_cancel_token_free(NULL);
     ocikms_cancel_token_cancel(NULL);
     CHECK(!ocikms_cancel_token_is_cancelled(NULL), "is_cancelled(NULL)");
-}
-
-static void test_forced_panic(void) {
-    ocikms_error *err = NULL;
-    int32_t status = ocikms_debug_force_panic(&err);
-    CHECK(status == OCIKMS_STATUS_PANIC, "status %d", status);
-    CHECK(err != NULL && strstr(ocikms_error_message(err), "panic") != NULL, "message %s",
-          err ? ocikms_error_message(err) : "(none)");
-    ocikms_error_free(err);
-    /* The library still works after a caught panic. */
-    CHECK(strcmp(ocikms_version(), OCIKMS_VERSION_STRING) == 0, "version after panic");
 }
 
 static atomic_int log_lines = 0;
@@ -499,22 +481,136 @@ static void test_inflight_cancel_and_timeout(const ocikms_seal *seal) {
     CHECK(elapsed >= 0.25 && elapsed < 1.5, "300 ms timeout returned after %.2f s", elapsed);
 }
 
+/* Status of an encrypt of "x" with `opts` (any struct the caller lays out); frees what it gets. */
+static int32_t encrypt_status(const ocikms_seal *seal, const void *opts, char *message, size_t message_len) {
+    ocikms_buffer blob = {NULL, 0};
+    ocikms_error *err = NULL;
+    int32_t status = ocikms_encrypt(seal, (const uint8_t *)"x", 1, (const ocikms_call_opts *)opts, &blob, &err);
+    snprintf(message, message_len, "%s", err ? ocikms_error_message(err) : "");
+    ocikms_buffer_free(&blob);
+    ocikms_error_free(err);
+    return status;
+}
+
+/* ocikms_call_opts grows by appending fields; struct_size tells the library which the caller has.
+ * Here: a struct older than the first version (no `cancel`), this version, and a caller built
+ * against a future header with one more field — zero (accepted) or set (refused). */
+struct call_opts_before_v1 {
+    size_t struct_size;
+    const uint8_t *aad;
+    size_t aad_len;
+    uint8_t without_envelope;
+    uint64_t timeout_ms;
+};
+
+struct call_opts_future {
+    ocikms_call_opts v1;
+    uint64_t added_field;
+};
+
+static void test_call_opts_layouts(const ocikms_seal *seal) {
+    char message[512];
+    struct call_opts_before_v1 old = {sizeof old, NULL, 0, 0, 0};
+    int32_t status = encrypt_status(seal, &old, message, sizeof message);
+    CHECK(status == OCIKMS_STATUS_INVALID_ARGUMENT && strstr(message, "first version"),
+          "struct before v1 (%zu bytes): status %d: %s", sizeof old, status, message);
+
+    ocikms_call_opts current = OCIKMS_CALL_OPTS_INIT;
+    CHECK(encrypt_status(seal, &current, message, sizeof message) == OCIKMS_STATUS_OK, "v1: %s", message);
+
+    struct call_opts_future future;
+    memset(&future, 0, sizeof future);
+    future.v1.struct_size = sizeof future;
+    future.v1.aad = (const uint8_t *)"future";
+    future.v1.aad_len = 6;
+    CHECK(round_trip(seal, "from the future", 15, &future.v1), "future caller, new field zero");
+    future.added_field = 1;
+    status = encrypt_status(seal, &future, message, sizeof message);
+    CHECK(status == OCIKMS_STATUS_INVALID_ARGUMENT && strstr(message, "newer ocikms.h"),
+          "future caller, new field set: status %d: %s", status, message);
+
+    /* The library reads no byte past struct_size: the options end where readable memory ends. */
+    long page = sysconf(_SC_PAGESIZE);
+    uint8_t *pages = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(pages != MAP_FAILED && mprotect(pages + page, (size_t)page, PROT_NONE) == 0, "guard page");
+    if (pages != MAP_FAILED) {
+        ocikms_call_opts *at_edge = (ocikms_call_opts *)(pages + page - sizeof(ocikms_call_opts));
+        *at_edge = (ocikms_call_opts)OCIKMS_CALL_OPTS_INIT;
+        CHECK(encrypt_status(seal, at_edge, message, sizeof message) == OCIKMS_STATUS_OK, "opts at a page edge: %s",
+              message);
+        munmap(pages, 2 * (size_t)page);
+    }
+}
+
+/* Boolean fields are uint8_t: 0 or 1, anything else is refused (never read as a C bool). A call
+ * timeout of UINT64_MAX ms is far past what a clock can add: capped, never a panic. */
+static void test_boolean_fields_and_huge_timeouts(const ocikms_seal *seal) {
+    char message[512];
+    ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;
+    opts.without_envelope = 2;
+    int32_t status = encrypt_status(seal, &opts, message, sizeof message);
+    CHECK(status == OCIKMS_STATUS_INVALID_ARGUMENT && strstr(message, "without_envelope"),
+          "without_envelope = 2: status %d: %s", status, message);
+    opts.without_envelope = 1;
+    opts.timeout_ms = UINT64_MAX;
+    CHECK(round_trip(seal, "no deadline", 11, &opts), "timeout_ms = UINT64_MAX");
+}
+
+/* Config values that used to overflow the deadline are config errors, not OCIKMS_STATUS_PANIC. */
+static void test_config_values_that_used_to_overflow(void) {
+    const char *base = config_json();
+    size_t len = strlen(base) + 64;
+    char *json = malloc(len);
+    const char *values[] = {"\"1e19\"", "1e19", "\"24h0m1s\""};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        snprintf(json, len, "{\"request_timeout\": %s, %s", values[i], base + 1);
+        ocikms_seal *seal = NULL;
+        ocikms_error *err = NULL;
+        int32_t status = ocikms_seal_init(json, &seal, &err);
+        CHECK(status == OCIKMS_STATUS_CONFIG && strstr(ocikms_error_message(err), "24h"),
+              "request_timeout %s: status %d (%s): %s", values[i], status, ocikms_status_name(status),
+              ocikms_error_message(err));
+        ocikms_error_free(err);
+        ocikms_seal_free(seal);
+    }
+    free(json);
+}
+
+/* run.sh makes the emulator answer the next encrypt 429 with Retry-After: 9999999999999999999
+ * (seconds): a wait no clock can add, which used to panic. The call ends at once, throttled. */
+static void test_huge_retry_after(const ocikms_seal *seal) {
+    char message[512];
+    double start = now_seconds();
+    int32_t status = encrypt_status(seal, NULL, message, sizeof message);
+    double elapsed = now_seconds() - start;
+    CHECK(status == OCIKMS_STATUS_THROTTLED, "huge Retry-After: status %d (%s): %s", status,
+          ocikms_status_name(status), message);
+    CHECK(elapsed < 5.0, "huge Retry-After: returned after %.2f s", elapsed);
+}
+
 int main(int argc, char **argv) {
-    if (argc > 1 && strcmp(argv[1], "inflight") == 0) {
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "inflight") == 0 || strcmp(mode, "retry-after") == 0) {
         ocikms_seal *seal = init_seal();
-        test_inflight_cancel_and_timeout(seal);
+        if (strcmp(mode, "inflight") == 0) {
+            test_inflight_cancel_and_timeout(seal);
+        } else {
+            test_huge_retry_after(seal);
+        }
         ocikms_seal_free(seal);
         printf("%d passed, %d failed\n", checks - failures, failures);
         return failures ? 1 : 0;
     }
     test_version_and_names();
     test_null_and_bad_inputs_without_a_seal();
-    test_forced_panic();
+    test_config_values_that_used_to_overflow();
     test_service_error_details();
     test_log_callback();
     test_init_with_opts();
     ocikms_seal *seal = init_seal();
     test_seal_operations(seal);
+    test_call_opts_layouts(seal);
+    test_boolean_fields_and_huge_timeouts(seal);
     test_threads(seal);
     ocikms_seal_free(seal);
     printf("%d passed, %d failed\n", checks - failures, failures);

@@ -85,6 +85,16 @@ impl Emulator {
         self.info[name].as_str().unwrap_or_else(|| panic!("endpoints JSON lacks {name}")).to_owned()
     }
 
+    /// The value of `key` in `profile` of the OCI config file the emulator wrote.
+    pub fn profile_value(&self, profile: &str, key: &str) -> String {
+        let text = std::fs::read_to_string(self.field("oci_config_file")).unwrap();
+        let header = format!("[{profile}]");
+        text.lines()
+            .skip_while(|l| l.trim() != header)
+            .find_map(|l| l.strip_prefix(&format!("{key}=")).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{profile}.{key} missing"))
+    }
+
     /// The seal config map for the ready user and key (API key auth, no env).
     pub fn config_map(&self) -> BTreeMap<String, Value> {
         let mut map = BTreeMap::new();

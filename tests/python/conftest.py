@@ -26,6 +26,20 @@ def library_path():
 
 
 @pytest.fixture(scope="session")
+def panic_library_path():
+    """libocikms.so built with the `debug-panic` feature (it exports ocikms_debug_force_panic,
+    which the release library does not): scripts/build-debug-panic.sh builds it into
+    target/debug-panic, or OCIKMS_DEBUG_PANIC_LIB_DIR names a directory holding one."""
+    lib_dir = os.environ.get("OCIKMS_DEBUG_PANIC_LIB_DIR")
+    if not lib_dir:
+        built = subprocess.run(
+            [str(ROOT / "scripts" / "build-debug-panic.sh")], stdout=subprocess.PIPE, text=True, check=True
+        )
+        lib_dir = built.stdout.strip()
+    return pathlib.Path(lib_dir) / "libocikms.so"
+
+
+@pytest.fixture(scope="session")
 def emulator():
     """Starts the emulator; yields the parsed endpoints.json; stops it afterwards."""
     binary = pathlib.Path(os.environ.get("OCIKMS_EMULATOR_BIN", ROOT / "target" / "release" / "oci-kms-emulator"))

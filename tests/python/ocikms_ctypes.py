@@ -17,13 +17,15 @@ class Buffer(ctypes.Structure):
 
 
 class CallOpts(ctypes.Structure):
-    """ocikms_call_opts (struct_size first, so the struct can grow)."""
+    """ocikms_call_opts. struct_size first, so the struct can grow: the library reads only the
+    fields struct_size covers (set it to ctypes.sizeof(CallOpts)). Boolean fields are uint8_t
+    holding 0 or 1; the library refuses any other value."""
 
     _fields_ = [
         ("struct_size", ctypes.c_size_t),
         ("aad", ctypes.POINTER(ctypes.c_uint8)),
         ("aad_len", ctypes.c_size_t),
-        ("without_envelope", ctypes.c_bool),
+        ("without_envelope", ctypes.c_uint8),
         ("timeout_ms", ctypes.c_uint64),
         ("cancel", ctypes.c_void_p),
     ]
@@ -71,7 +73,6 @@ class Library:
             "ocikms_error_http_status": ([ctypes.c_void_p], ctypes.c_int32),
             "ocikms_error_opc_request_id": ([ctypes.c_void_p], ctypes.c_char_p),
             "ocikms_error_free": ([ctypes.c_void_p], None),
-            "ocikms_debug_force_panic": ([err_pp], ctypes.c_int32),
             "ocikms_set_log_callback": ([LOG_CALLBACK, ctypes.c_void_p], None),
             "ocikms_set_log_level": ([ctypes.c_int32, err_pp], ctypes.c_int32),
         }
@@ -146,7 +147,9 @@ class Seal:
 
     @staticmethod
     def _opts(aad, without_envelope, timeout_ms):
-        opts = CallOpts(struct_size=ctypes.sizeof(CallOpts), without_envelope=without_envelope, timeout_ms=timeout_ms)
+        opts = CallOpts(
+            struct_size=ctypes.sizeof(CallOpts), without_envelope=1 if without_envelope else 0, timeout_ms=timeout_ms
+        )
         keep = None
         if aad is not None:
             keep = (ctypes.c_uint8 * len(aad)).from_buffer_copy(aad) if aad else (ctypes.c_uint8 * 1)()

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ocikms_ctypes import Library, OcikmsError, Seal
+from ocikms_ctypes import OK, Buffer, CallOpts, Library, OcikmsError, Seal
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -91,13 +91,65 @@ def test_invalid_config_json(lib):
     assert info.value.name == "invalid_argument"
 
 
-def test_forced_panic_is_an_error_not_a_crash(lib):
+def test_forced_panic_is_an_error_not_a_crash(panic_library_path, library_path):
+    panic_lib = Library(panic_library_path)
+    force_panic = panic_lib.lib.ocikms_debug_force_panic
+    force_panic.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+    force_panic.restype = ctypes.c_int32
     err = ctypes.c_void_p()
-    status = lib.lib.ocikms_debug_force_panic(ctypes.byref(err))
+    status = force_panic(ctypes.byref(err))
     with pytest.raises(OcikmsError) as info:
-        lib.check(status, err)
+        panic_lib.check(status, err)
     assert info.value.name == "panic"
-    assert lib.version()
+    assert "panic" in info.value.message
+    assert panic_lib.version()
+    # Not part of the release library's ABI.
+    assert not hasattr(ctypes.CDLL(str(library_path)), "ocikms_debug_force_panic")
+
+
+def encrypt_status(seal, opts):
+    """(status, message) of an encrypt with `opts`, any ctypes struct laid out as the caller's."""
+    out, err = Buffer(), ctypes.c_void_p()
+    opts_ptr = ctypes.cast(ctypes.pointer(opts), ctypes.POINTER(CallOpts))
+    status = seal.lib.ocikms_encrypt(seal.handle, b"x", 1, opts_ptr, ctypes.byref(out), ctypes.byref(err))
+    try:
+        seal.library.check(status, err)
+        return status, ""
+    except OcikmsError as e:
+        return status, e.message
+    finally:
+        seal.lib.ocikms_buffer_free(ctypes.byref(out))
+
+
+class CallOptsFuture(ctypes.Structure):
+    """ocikms_call_opts as a future header could declare it: one more field appended."""
+
+    _fields_ = CallOpts._fields_ + [("added", ctypes.c_uint64)]
+
+
+class CallOptsBeforeV1(ctypes.Structure):
+    """ocikms_call_opts without its last field: smaller than the first version."""
+
+    _fields_ = CallOpts._fields_[:-1]
+
+
+def test_call_opts_sizes_older_and_newer_than_the_library(seal):
+    future = CallOptsFuture(struct_size=ctypes.sizeof(CallOptsFuture))
+    assert encrypt_status(seal, future) == (OK, "")
+    future.added = 7
+    status, message = encrypt_status(seal, future)
+    assert status == 1 and "newer ocikms.h" in message
+    status, message = encrypt_status(seal, CallOptsBeforeV1(struct_size=ctypes.sizeof(CallOptsBeforeV1)))
+    assert status == 1 and "first version" in message
+
+
+def test_boolean_field_other_than_0_or_1_is_invalid_argument(seal):
+    status, message = encrypt_status(seal, CallOpts(struct_size=ctypes.sizeof(CallOpts), without_envelope=2))
+    assert status == 1 and "without_envelope" in message
+
+
+def test_huge_timeout_is_capped_not_a_panic(seal):
+    assert seal.decrypt(seal.encrypt(b"x", timeout_ms=2**64 - 1), timeout_ms=2**64 - 1) == b"x"
 
 
 def test_log_callback_receives_lines_without_secrets(lib, config_json):
