@@ -56,7 +56,8 @@ func WithAuthTypeApiKey(with bool) wrapping.Option {
 	}
 }
 
-// WithLogger routes the library's log lines to logger (default: hclog.Default() named "ocikms").
+// WithLogger routes the library's log lines to logger (default: none, as Vault's stock seal logs
+// nothing).
 // The library's log routing is process-wide: the most recent logger given wins.
 func WithLogger(logger hclog.Logger) wrapping.Option {
 	return func() any {

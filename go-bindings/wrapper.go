@@ -168,7 +168,9 @@ func (w *Wrapper) SetConfig(ctx context.Context, opt ...wrapping.Option) (*wrapp
 	}
 	logger := opts.withLogger
 	if logger == nil {
-		logger = hclog.Default().Named("ocikms")
+		// Vault passes no logger to a seal: be as quiet as its stock seal, so that swapping the
+		// seal changes nothing in the server's log stream (format, level, log_file).
+		logger = hclog.NewNullLogger()
 	}
 	useLogger(logger)
 

@@ -119,6 +119,10 @@ pub struct SealConfig {
     /// API-key credentials given in the configuration itself; when set (only with
     /// [`AuthType::ApiKey`]), no OCI config file is read.
     pub api_key_credentials: Option<ApiKeyCredentials>,
+    /// Whether `OCI_CLI_PROFILE` may choose the OCI config profile. False when the host disallows
+    /// environment variables (Vault does): Vault's stock seal never reads that variable, so an
+    /// admin host that sets it for the `oci` CLI must not change which key the seal uses.
+    pub profile_from_env: bool,
 }
 
 /// API-key credentials given in the seal configuration (OpenBao's `ocikms` keys), used instead
@@ -303,6 +307,7 @@ impl SealConfig {
             request_timeout: request_timeout(map)?,
             max_attempts: max_retries(map)? + 1,
             api_key_credentials,
+            profile_from_env: !disallow_env_vars,
         })
     }
 }

@@ -102,11 +102,14 @@ pub fn provider_from_config_with_env(
     env: crate::config::Env<'_>,
 ) -> Result<Arc<dyn CredentialProvider>> {
     use crate::config::AuthType;
+    let profile_env = |name: &str| {
+        (config.profile_from_env || name != config_file::ENV_PROFILE).then(|| env(name)).flatten()
+    };
     let profile = || {
         config_file::OciProfile::locate_and_load(
             config.config_file.as_deref(),
             config.config_profile.as_deref(),
-            env,
+            &profile_env,
         )
     };
     match config.auth_type {
@@ -152,6 +155,7 @@ mod factory_tests {
             request_timeout: Duration::from_secs(1),
             max_attempts: 1,
             api_key_credentials: None,
+            profile_from_env: true,
         }
     }
 
@@ -220,5 +224,34 @@ mod factory_tests {
             assert_eq!(err.code(), ErrorCode::Credentials);
             assert!(err.message().contains(variable), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn oci_cli_profile_counts_only_where_the_host_allows_environment_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("key.pem");
+        let fp = api_key::tests::write_key(&key, None);
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            format!(
+                "[DEFAULT]\ntenancy=ocid1.tenancy.oc1..t\nuser=ocid1.user.oc1..u\nfingerprint={fp}\n\
+                 key_file={}\n",
+                key.display()
+            ),
+        )
+        .unwrap();
+        let env = |name: &str| (name == config_file::ENV_PROFILE).then(|| "NOPE".to_owned());
+        let mut seal = seal_config(AuthType::ApiKey, &config);
+        seal.config_profile = None;
+
+        // The C ABI and the CLI: the OCI CLI's variable picks the profile, as in the OCI CLI.
+        let err = provider_from_config_with_env(&seal, &env).err().expect("profile NOPE");
+        assert!(err.message().contains("NOPE"), "{err}");
+
+        // Vault (disallow_env_vars): its stock seal ignores OCI_CLI_PROFILE, so do we.
+        seal.profile_from_env = false;
+        let user = provider_from_config_with_env(&seal, &env).unwrap();
+        assert!(user.credentials().await.unwrap().key_id.ends_with(&fp));
     }
 }

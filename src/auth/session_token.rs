@@ -99,10 +99,14 @@ impl SecurityTokenProvider {
         let changed = cached.credentials.key_id != key_id;
         if changed {
             cached.credentials = Arc::new(Credentials { key_id, key: self.key.clone() });
-            tracing::info!(token_file = %self.token_path.display(), "session token reloaded");
         }
         cached.stamp = stamp;
-        Ok((changed, cached.credentials.clone()))
+        let credentials = cached.credentials.clone();
+        drop(cached); // log with no lock held: the log callback may call back into the library
+        if changed {
+            tracing::info!(token_file = %self.token_path.display(), "session token reloaded");
+        }
+        Ok((changed, credentials))
     }
 }
 
