@@ -15,10 +15,12 @@ export CGO_ENABLED := 1
 # OpenBao's go-kms-wrapping modules are not in the Go checksum database; go.sum pins their hashes.
 export GONOSUMDB := github.com/openbao/*
 PLUGIN_BIN := $(CURDIR)/target/openbao-plugin/openbao-plugin-kms-ocikms
+PREFIX ?= /usr/local
+LIB_MAJOR := $(shell sed -n 's/^version = "\([0-9]*\)\..*/\1/p' Cargo.toml | head -1)
 
 .PHONY: all build tools demo test test-rust test-header test-gosdk test-go test-c test-python \
         bench test-bench-smoke clean plugin openbao-servers test-openbao-compat test-openbao-plugin \
-        test-openbao
+        test-openbao install
 
 all: build
 
@@ -27,6 +29,12 @@ tools:
 
 build: tools
 	$(CARGO) build --release --locked --workspace
+	@# The shared library's SONAME is libocikms.so.<major>: programs linked with -locikms look for it.
+	ln -sfn libocikms.so $(PROFILE_DIR)/libocikms.so.$(LIB_MAJOR)
+
+# Installs header, libocikms.a, libocikms.so.<version> (+ SONAME links) and pkg-config files.
+install: build
+	scripts/install.sh "$(PREFIX)"
 
 demo: build
 	OCIKMS_ROOT=. . scripts/go-env.sh && cd go-bindings/interop && $(GO) run ./cmd/ocikms-demo
@@ -49,6 +57,7 @@ test-go:
 
 test-c:
 	tests/c/run.sh
+	tests/c/install.sh
 	tests/c/soak.sh
 
 test-python:

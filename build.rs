@@ -20,6 +20,18 @@ fn main() {
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     generate_header(&crate_dir);
     write_pkg_config(&crate_dir);
+    set_soname();
+}
+
+/// Gives the shared library the SONAME `libocikms.so.<major>` on Linux: programs record that
+/// name, so a newer library with the same major version (the ABI only grows within one, see
+/// docs/embedding.md) replaces the file without relinking them. `make install` lays out
+/// `libocikms.so.<version>` with the `.so.<major>` and `.so` links.
+fn set_soname() {
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        let major = env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_default();
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libocikms.so.{major}");
+    }
 }
 
 /// The macros placed after the includes: the version (from Cargo.toml) and the options initialiser.

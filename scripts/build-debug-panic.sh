@@ -25,4 +25,7 @@ cargo rustc --release --locked -p ocikms --lib --crate-type cdylib --features de
 mkdir -p "$out_dir"
 cp target/release/libocikms.so "$out.tmp"
 mv "$out.tmp" "$out"
+# The SONAME build.rs gives the library (libocikms.so.<major>), which programs linked to it load.
+soname=$(readelf -d "$out" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+ln -sfn libocikms.so "$out_dir/$soname"
 echo "$out_dir"
