@@ -20,7 +20,7 @@ LIB_MAJOR := $(shell sed -n 's/^version = "\([0-9]*\)\..*/\1/p' Cargo.toml | hea
 
 .PHONY: all build tools demo test test-rust test-header test-gosdk test-go test-c test-python \
         bench test-bench-smoke clean plugin openbao-servers test-openbao-compat test-openbao-plugin \
-        test-openbao install
+        test-openbao install test-go-tidy
 
 all: build
 
@@ -39,7 +39,7 @@ install: build
 demo: build
 	OCIKMS_ROOT=. . scripts/go-env.sh && cd go-bindings/interop && $(GO) run ./cmd/ocikms-demo
 
-test: build test-rust test-header test-gosdk test-go test-c test-python test-openbao-compat \
+test: build test-rust test-header test-go-tidy test-gosdk test-go test-c test-python test-openbao-compat \
       test-openbao-plugin test-openbao test-bench-smoke
 	@echo "make test: all suites passed"
 
@@ -48,6 +48,10 @@ test-rust:
 
 test-header:
 	scripts/check-header.sh
+
+# go mod tidy must not change any Go module.
+test-go-tidy:
+	scripts/check-go-tidy.sh
 
 test-gosdk:
 	cd tests/go-sdk && $(GO) test -count=1 ./...
