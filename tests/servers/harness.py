@@ -174,6 +174,10 @@ class SealStanza:
 class Node:
     """One server process (bao or vault) with raft storage and a loopback listener."""
 
+    # Seconds between probes while start() and wait_unsealed() wait (lower it to time restarts
+    # more finely).
+    poll_interval = 0.25
+
     def __init__(self, cleanup: Cleanup, binary: Path, name: str, env_prefix: str,
                  base_env: dict[str, str] | None = None) -> None:
         self.cleanup = cleanup
@@ -221,7 +225,8 @@ class Node:
         self.proc = self.cleanup.process(subprocess.Popen(
             [str(self.binary), "server", f"-config={self.config_path}"],
             stdout=self.log, stderr=subprocess.STDOUT, env=env))
-        wait_for(f"{self.name}'s API", lambda: self.health() is not None or self._died(), 60)
+        wait_for(f"{self.name}'s API", lambda: self.health() is not None or self._died(), 60,
+                 self.poll_interval)
         self._died()
 
     def _died(self) -> bool:
@@ -295,7 +300,7 @@ class Node:
             self._died()
             health = self.health()
             return health if health and health.get("initialized") and not health.get("sealed") else None
-        wait_for(f"{self.name} to unseal", probe, timeout)
+        wait_for(f"{self.name} to unseal", probe, timeout, self.poll_interval)
         return self.status()
 
     def wait_sealed(self, timeout: float = 60.0) -> dict:

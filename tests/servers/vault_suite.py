@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Stock HashiCorp Vault 1.21.4 with this repository's ocikms seal, against the emulator.
+
+target/vault/vault is Vault built from the module proxy with the official
+github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2 replaced by vault-shim/ (no edited Vault
+file); target/vault/vault-stock is the same Vault with the official Go seal
+(`scripts/build-vault.sh all` builds both). Raft storage, loopback listeners, the seal stanza
+`seal "ocikms" { key_id, crypto_endpoint, management_endpoint, auth_type_api_key = "true" }` and
+OCI_CONFIG_FILE (the emulator's oci/config) in the server's environment. Each step is asserted and
+timed:
+
+  0. the binaries: ours links the shim and the binding, stock the official seal and its OCI SDK
+  1. init with recovery keys → unsealed, Seal Type ocikms, Recovery Seal Type shamir; kv write;
+     restart → auto-unseal; kv read
+  2. cross: storage initialised by stock Vault (the Go seal) → ours unseals it and reads the
+     secret; storage initialised by ours → stock unseals it and reads the secret
+     (plus restart-to-unsealed, stock vs ours, 5 restarts each: printed, not asserted)
+  5. OCI key rotation → restart → Vault re-encrypts its stored keys (its log) and `ocikms rewrap`
+     says they are current
+  7. 503s on the first decrypts at start → still unseals (the library's retries)
+  3. seal migration shamir → ocikms → shamir
+  6. instance principal (ours only: the stock seal's OCI SDK v60 has no OCI_METADATA_BASE_URL)
+  4. HA: three raft nodes, leader stopped → new leader; restart it → unseals and rejoins
+
+Environment: VAULT_BIN, VAULT_STOCK_BIN, OCIKMS_EMULATOR_BIN, OCIKMS_CLI_BIN;
+OCIKMS_KEEP_SERVER_DIRS=1 keeps the server folders. Exit status 0 only if every step passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (RELEASE, REPO, Cleanup, Emulator, Node, SealStanza, StepFailed, Suite,  # noqa: E402
+                     check, wait_for)
+from steps import (read_secret, restart, restart_stopped, seal_type, step_faults,  # noqa: E402
+                   step_ha, step_instance_principal, step_migration, step_rotation, write_secret)
+
+VAULT = Path(os.environ.get("VAULT_BIN", REPO / "target" / "vault" / "vault"))
+VAULT_STOCK = Path(os.environ.get("VAULT_STOCK_BIN", REPO / "target" / "vault" / "vault-stock"))
+CLI = Path(os.environ.get("OCIKMS_CLI_BIN", RELEASE / "ocikms"))
+SHIM = "github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2"
+RESTARTS = 5
+
+
+class World:
+    """The emulator, the seal stanzas and the server environment every step uses."""
+
+    def __init__(self, cleanup: Cleanup) -> None:
+        self.cleanup = cleanup
+        self.emu = Emulator(cleanup)
+        self.endpoints = {"key_id": self.emu["key_id"], "crypto_endpoint": self.emu["crypto_endpoint"],
+                          "management_endpoint": self.emu["management_endpoint"]}
+
+    def api_key_seal(self) -> SealStanza:
+        return SealStanza(config={**self.endpoints, "auth_type_api_key": "true"})
+
+    def _node(self, name: str, binary: Path, env: dict[str, str]) -> Node:
+        node = Node(self.cleanup, binary, name, "VAULT", env)
+        # Both seals read ~/.oci/config before $OCI_CONFIG_FILE: a HOME of its own keeps a real
+        # ~/.oci/config on this machine out of the test.
+        node.base_env["HOME"] = str(node.dir)
+        return node
+
+    def node(self, name: str, binary: Path | None = None, env: dict[str, str] | None = None) -> Node:
+        """A node with API-key auth: the official OCI SDK and ours read OCI_CONFIG_FILE."""
+        return self._node(name, binary or VAULT, {"OCI_CONFIG_FILE": self.emu["oci_config_file"], **(env or {})})
+
+    def instance_principal_node(self, name: str) -> tuple[Node, SealStanza]:
+        return (self._node(name, VAULT, self.emu.instance_principal_env()),
+                SealStanza(config=dict(self.endpoints)))
+
+    @staticmethod
+    def ocikms(node: Node, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+        """Our CLI on the node's Vault config file, with the server's environment."""
+        result = subprocess.run([str(CLI), *args, "--config", str(node.config_path)], input=stdin,
+                                capture_output=True, timeout=60, env={**os.environ, **node.base_env})
+        if result.returncode != 0:
+            raise StepFailed(f"ocikms {args[0]} failed: {result.stderr.decode(errors='replace')}"
+                             f"{result.stdout.decode(errors='replace')}")
+        return result
+
+
+def status_table(node: Node) -> dict[str, str]:
+    """`vault status` as printed (Key / Value columns)."""
+    text = node.cli("status", check_rc=False).stdout
+    table = {}
+    for line in text.splitlines()[2:]:
+        key, _, value = line.rpartition("  ")
+        table[key.strip()] = value.strip()
+    return table
+
+
+def get_key_calls(world: World) -> int:
+    """The management API GetKey calls the emulator answered since the last counter reset. The
+    official Go seal calls GetKey on every encrypt (SetConfig validates the key with one), ours
+    never does: this tells which seal a server runs."""
+    return sum(world.emu.counters()["routes"].get("getKey", {}).values())
+
+
+def start_counting(world: World, node: Node, seal: SealStanza, binary: Path) -> float:
+    """Starts the stopped `node` with `binary`, counting its OCI calls; seconds to unsealed."""
+    node.binary = binary
+    world.emu.admin("POST", "/counters/reset")
+    return restart_stopped(node, seal)
+
+
+def expect_seal(world: World, binary: Path) -> str:
+    calls = get_key_calls(world)
+    if binary == VAULT:
+        check(calls == 0, f"ours made {calls} GetKey calls: is the official Go seal linked?")
+        return "ocikms library (no GetKey)"
+    check(calls > 0, "stock made no GetKey call: is the official Go seal really linked?")
+    return f"official Go seal ({calls} GetKey)"
+
+
+def step_binaries(world: World, state: dict) -> str:
+    go = shutil.which("go")
+    if go is None:
+        return "go not in PATH: `go version -m` check skipped (scripts/build-vault.sh makes it)"
+    ours = subprocess.run([go, "version", "-m", str(VAULT)], capture_output=True, text=True).stdout
+    stock = subprocess.run([go, "version", "-m", str(VAULT_STOCK)], capture_output=True, text=True).stdout
+    ours_lines = ours.splitlines()
+    shim_at = [i for i, line in enumerate(ours_lines) if line.split("\t")[1:3] == ["dep", SHIM]]
+    check(bool(shim_at) and ours_lines[shim_at[0] + 1].startswith("\t=>\t../vault-shim"),
+          f"{VAULT} does not link {SHIM} => ../vault-shim")
+    check("\tgithub.com/ocikms/ocikms/go-bindings\t" in ours, f"{VAULT} does not link the ocikms binding")
+    check("\tgithub.com/oracle/oci-go-sdk/v60\t" not in ours, f"{VAULT} links the Go seal's OCI SDK v60")
+    check(f"\tdep\t{SHIM}\tv2.0.9\t" in stock and "\tgithub.com/oracle/oci-go-sdk/v60\t" in stock,
+          f"{VAULT_STOCK} does not link the official Go seal")
+    versions = [subprocess.run([str(b), "version"], capture_output=True, text=True).stdout.strip()
+                for b in (VAULT, VAULT_STOCK)]
+    # Vault appends " (cgo)" to its version when built with cgo, which ours needs.
+    check(versions[0].removesuffix(" (cgo)") == versions[1],
+          f"the two binaries report different versions: {versions}")
+    return f"{versions[0]}; ours: {SHIM} => ../vault-shim, no oci-go-sdk/v60; stock: the official v2.0.9"
+
+
+def step_lifecycle(world: World, state: dict) -> str:
+    node = world.node("v1")
+    seal = world.api_key_seal()
+    node.start(seal)
+    check(not node.status()["initialized"], "a fresh node reports initialized")
+    out = node.init_autoseal()
+    check(len(out.get("recovery_keys_b64", [])) == 3, "init did not return 3 recovery keys")
+    node.wait_unsealed()
+    table = status_table(node)
+    check(table.get("Seal Type") == "ocikms", f"Seal Type {table.get('Seal Type')!r}, expected ocikms")
+    check(table.get("Recovery Seal Type") == "shamir",
+          f"Recovery Seal Type {table.get('Recovery Seal Type')!r}, expected shamir")
+    check(table.get("Sealed") == "false", "vault status says sealed")
+    check(table.get("Total Recovery Shares") == "3" and table.get("Threshold") == "2",
+          f"recovery shares/threshold {table.get('Total Recovery Shares')}/{table.get('Threshold')}, expected 3/2")
+    write_secret(node)
+    world.emu.admin("POST", "/counters/reset")
+    seconds = restart(node, seal)
+    check(seal_type(node) == "ocikms", "seal type changed across the restart")
+    read_secret(node)
+    which = expect_seal(world, VAULT)
+    state["node"] = node
+    return f"Seal Type ocikms, Recovery Seal Type shamir (3/2); restart to unsealed {seconds:.2f} s; {which}"
+
+
+def cross(world: World, state: dict, writer: Path, reader: Path, name: str) -> str:
+    node = world.node(name, writer)
+    seal = world.api_key_seal()
+    world.emu.admin("POST", "/counters/reset")
+    node.start(seal)
+    node.init_autoseal()
+    node.wait_unsealed()
+    check(seal_type(node) == "ocikms", f"{writer.name}: seal type {seal_type(node)!r}")
+    write_secret(node)
+    wrote = expect_seal(world, writer)
+    node.stop()
+    seconds = start_counting(world, node, seal, reader)
+    check(seal_type(node) == "ocikms", f"{reader.name}: seal type {seal_type(node)!r}")
+    read_secret(node)
+    read = expect_seal(world, reader)
+    state.setdefault("cross", []).append(node)
+    return f"initialised by {writer.name} [{wrote}], unsealed by {reader.name} in {seconds:.2f} s [{read}], secret read"
+
+
+def step_cross_stock_to_ours(world: World, state: dict) -> str:
+    return cross(world, state, VAULT_STOCK, VAULT, "x-stock")
+
+
+def step_cross_ours_to_stock(world: World, state: dict) -> str:
+    return cross(world, state, VAULT, VAULT_STOCK, "x-ours")
+
+
+def step_restart_times(world: World, state: dict) -> str:
+    """Restart to unsealed, stock vs ours, on the same storage: printed, not asserted."""
+    node: Node = state["cross"][0]
+    seal = world.api_key_seal()
+
+    def unsealed():
+        health = node.health()
+        return health and health.get("initialized") and not health.get("sealed")
+
+    def timed_restart() -> float:
+        node.stop()
+        started = time.monotonic()
+        node.start(seal)
+        wait_for(f"{node.name} to unseal", unsealed, 90, node.poll_interval)
+        return time.monotonic() - started
+
+    times: dict[str, list[float]] = {}
+    node.poll_interval = 0.02  # probe /sys/health every 20 ms
+    try:
+        for binary in (VAULT_STOCK, VAULT):
+            node.binary = binary
+            times[binary.name] = [timed_restart() for _ in range(RESTARTS)]
+            read_secret(node)
+    finally:
+        node.poll_interval = Node.poll_interval
+    return "; ".join(f"{name}: median {statistics.median(t):.2f} s (min {min(t):.2f}, max {max(t):.2f})"
+                     for name, t in times.items())
+
+
+def main() -> int:
+    for binary in (VAULT, VAULT_STOCK, CLI):
+        if not binary.exists():
+            print(f"missing {binary}: run `scripts/build-vault.sh all` and `cargo build --release --workspace`",
+                  file=sys.stderr)
+            return 2
+    suite = Suite("vault")
+    cleanup = Cleanup()
+    try:
+        world = World(cleanup)
+        state: dict = {}
+        steps = [
+            ("0. binaries: ours links the shim, stock the official Go seal", step_binaries),
+            ("1. init (recovery 3/2), kv write, restart → auto-unseal, kv read", step_lifecycle),
+            ("2a. cross: initialised by stock Vault → ours unseals and reads", step_cross_stock_to_ours),
+            ("2b. cross: initialised by ours → stock Vault unseals and reads", step_cross_ours_to_stock),
+            (f"2c. restart to unsealed, stock vs ours, {RESTARTS} restarts each (not asserted)",
+             step_restart_times),
+            ("5. key rotation → restart → stored keys re-encrypted and current", step_rotation),
+            ("7. 503s on the first decrypts at start → unsealed", step_faults),
+            ("3. seal migration shamir → ocikms → shamir", step_migration),
+            ("6. instance principal (ours; metadata service + federation)", step_instance_principal),
+            ("4. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
+        ]
+        needs = {"2c.": "2a.", "5.": "1.", "7.": "1."}
+        failed: set[str] = set()
+        for name, body in steps:
+            number = name.split(" ")[0]
+            if needs.get(number) in failed:
+                print(f"- {name}: skipped ({needs[number]} failed)", flush=True)
+                continue
+            if not suite.step(name, lambda body=body: body(world, state)):
+                failed.add(number)
+                if number == "0.":
+                    break  # wrong binaries: nothing else means anything
+    finally:
+        cleanup.close()
+    return suite.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
