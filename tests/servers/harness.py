@@ -8,7 +8,6 @@ with its timing and a closing `N passed, N failed` line. Every process started h
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -143,6 +142,16 @@ class Emulator:
                 "OCI_SDK_AUTH_CLIENT_REGION_URL": self["auth_url"]}
 
 
+class EmulatorWorld:
+    """The emulator a suite's steps share, and its key's seal settings."""
+
+    def __init__(self, cleanup: Cleanup) -> None:
+        self.cleanup = cleanup
+        self.emu = Emulator(cleanup)
+        self.endpoints = {"key_id": self.emu["key_id"], "crypto_endpoint": self.emu["crypto_endpoint"],
+                          "management_endpoint": self.emu["management_endpoint"]}
+
+
 @dataclass
 class SealStanza:
     """The server config's seal (and, for a plugin, its `plugin "kms"` stanza)."""
@@ -199,7 +208,7 @@ class Node:
         return (
             f'disable_mlock = true\nui = false\nlog_level = "debug"\n'
             f'api_addr = "{self.addr}"\ncluster_addr = "https://127.0.0.1:{self.cluster_port}"\n'
-            f'raw_storage_endpoint = true\nplugin_directory = "{self.dir / "plugins"}"\n'
+            f'plugin_directory = "{self.dir / "plugins"}"\n'
             f'listener "tcp" {{\n  address = "127.0.0.1:{self.port}"\n'
             f'  cluster_address = "127.0.0.1:{self.cluster_port}"\n  tls_disable = true\n}}\n'
             f'storage "raft" {{\n  path = "{self.dir / "raft"}"\n  node_id = "{self.name}"\n{joins}}}\n'
@@ -287,9 +296,6 @@ class Node:
                              f"({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
         return result
 
-    def cli_json(self, *args: str, **kwargs) -> dict:
-        return json.loads(self.cli(*args, "-format=json", **kwargs).stdout) if args[0] != "operator" \
-            else json.loads(self.cli(*args, **kwargs).stdout)
 
     def status(self) -> dict:
         return json.loads(self.cli("status", "-format=json", check_rc=False).stdout)
@@ -330,13 +336,6 @@ class Node:
             return health and not health.get("sealed") and not health.get("standby")
         wait_for(f"{self.name} to become active", probe, timeout)
 
-    def raw_read(self, path: str) -> bytes:
-        """Reads a raw storage entry through `sys/raw` (needs raw_storage_endpoint = true)."""
-        request = urllib.request.Request(f"{self.addr}/v1/sys/raw/{path}?encoding=base64",
-                                         headers={f"X-Vault-Token": self.root_token})
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            value = json.loads(answer.read())["data"]["value"]
-        return base64.b64decode(value)
 
 
 class Suite:

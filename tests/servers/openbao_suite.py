@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (RELEASE, REPO, Cleanup, Emulator, Node, SealStanza, StepFailed, Suite,  # noqa: E402
+from harness import (RELEASE, REPO, Cleanup, EmulatorWorld, Node, SealStanza, StepFailed, Suite,  # noqa: E402
                      check, wait_for)
 from steps import (read_secret, restart, seal_type, step_faults, step_ha,  # noqa: E402
                    step_instance_principal, step_migration, step_rotation, write_secret)
@@ -43,14 +43,8 @@ PLUGIN = Path(os.environ.get("OCIKMS_PLUGIN_BIN",
 CLI = Path(os.environ.get("OCIKMS_CLI_BIN", RELEASE / "ocikms"))
 
 
-class World:
+class World(EmulatorWorld):
     """The emulator and the seal stanzas every step uses."""
-
-    def __init__(self, cleanup: Cleanup) -> None:
-        self.cleanup = cleanup
-        self.emu = Emulator(cleanup)
-        self.endpoints = {"key_id": self.emu["key_id"], "crypto_endpoint": self.emu["crypto_endpoint"],
-                          "management_endpoint": self.emu["management_endpoint"]}
 
     def api_key_seal(self) -> SealStanza:
         return SealStanza(config={**self.endpoints, "auth_type_api_key": "true"}, plugin_binary=PLUGIN,
