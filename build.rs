@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Build script: regenerates the C header `include/ocikms.h` from `src/ffi` with cbindgen on
 //! every build, and writes the pkg-config file `ocikms.pc` next to the built libraries.
 //!

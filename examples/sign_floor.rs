@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Benchmark floor: the CPU cost of one RSA-2048 PKCS#1 v1.5 SHA-256 signature through the
 //! library's own signer (aws-lc), the one unavoidable client cost per OCI request.
 //!

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package ocikms
 
 // The names exported by github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2, so that code

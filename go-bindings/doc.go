@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package ocikms is a drop-in replacement for github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2:
 // an OCI KMS seal for HashiCorp Vault and its forks, backed by the ocikms Rust library through its
 // C ABI (include/ocikms.h).

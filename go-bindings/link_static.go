@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 //go:build !ocikms_shared && !ocikms_musl
 
 package ocikms

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 package ocikms
 
 // Reliability under injected faults (issue 6), through the C ABI and the cgo binding, each test

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: MPL-2.0 */
+
 /*
  * ocikms — OCI KMS auto-unseal library for HashiCorp Vault and its forks (C ABI).
  *

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command openbao-plugin-kms-ocikms is the OCI KMS auto-unseal of OpenBao 2.6 and later as an
 // external KMS plugin (OpenBao 2.7 no longer has a built-in ocikms seal). OpenBao starts it from
 // its plugin directory, as declared by a `plugin "kms" "ocikms"` stanza, and drives it over

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Builds libocikms.so with the `debug-panic` feature — which adds `ocikms_debug_force_panic`, a
 # deliberate panic behind the C ABI's panic boundary — for the panic-boundary tests of tests/c
 # (run.sh panic) and tests/python, and prints the directory holding it (target/debug-panic).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Builds the OpenBao KMS plugin fully static (Rust x86_64-unknown-linux-musl + cgo with musl-gcc),
 # stripped, and writes its sha256 beside it:
 #   target/openbao-plugin/openbao-plugin-kms-ocikms

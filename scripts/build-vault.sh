@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Builds stock HashiCorp Vault (github.com/hashicorp/vault v1.21.4 from the Go module proxy, no
 # edited file) for the real-server tests and for use:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Fails when `go mod tidy` would change a Go module of the repository (go.mod or go.sum).
 #   scripts/check-go-tidy.sh            every module but vault-build/ (make test)
 #   scripts/check-go-tidy.sh DIR...     these modules (make test-vault: vault-build vault-build/stock,

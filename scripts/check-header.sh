@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Fails when the committed C header include/ocikms.h is stale: build.rs regenerates it from
 # src/ffi on every build, so after a build the working copy must equal the committed one.
 #   scripts/check-header.sh          (builds the library first)

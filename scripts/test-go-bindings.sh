@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Runs the Go binding's tests and the interop tests with the official Go ocikms wrapper, each with
 # the race detector and with GOEXPERIMENT=cgocheck2, plus the shared-library build tag.
 # Needs target/release/libocikms.{a,so} and target/release/oci-kms-emulator

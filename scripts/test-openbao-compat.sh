@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Runs the OpenBao compatibility tests (tests/openbao-compat): OpenBao v2.5.0's real ocikms seal
 # code (go-kms-wrapping/v2 v2.6.0 + wrappers/ocikms/v2 v2.2.0) and OpenBao 2.6's envelope code
 # (go-kms-wrapping/v2 v2.8.0, module tests/openbao-compat/openbao26) against this project's Go

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Tests the OpenBao KMS plugin (openbao-plugin/) as OpenBao's KMS catalog drives it: go vet, then
 # the suite against $OCIKMS_PLUGIN_BIN when set (e.g. the static build of scripts/build-plugin.sh)
 # or a plugin built by the test, then the suite again with the test and a plugin built with the

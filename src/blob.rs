@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The wire format Vault stores: go-kms-wrapping v2's `BlobInfo`/`KeyInfo` protobuf messages
 //! (`types.proto`, proto3), byte-identical to Go's `proto.Marshal` (fields in number order, zero
 //! values omitted), and Vault's `multiwrapvalue:1` envelope around a `MultiWrapValue`.

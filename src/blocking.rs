@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! [`BlockingSeal`]: the [`Seal`] for synchronous callers (the C ABI). Each call runs on the
 //! caller's own thread (its KMS requests too: see [`crate::kms`]'s transport), with one shared,
 //! lazily created multi-thread tokio runtime for timers and background token refreshes.

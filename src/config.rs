@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Seal configuration: Vault's config map (both spellings) + environment → a validated
 //! [`SealConfig`].
 //!

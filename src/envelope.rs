@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The AES-256-GCM envelope of go-kms-wrapping's `EnvelopeEncrypt`/`EnvelopeDecrypt`: a random
 //! 32-byte data encryption key (DEK), a random 12-byte IV, the 16-byte tag appended to the
 //! ciphertext, and optional additional authenticated data.

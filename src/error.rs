@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The crate's one error type: a stable [`ErrorCode`] (the C ABI's status numbers), a message that
 //! says what failed and what to do, and — when OCI answered — the service's own details.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! # ocikms
 //!
 //! The OCI KMS auto-unseal core for HashiCorp Vault and its forks: seal configuration, OCI request

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The seal: what Vault's `ocikms` wrapper does — validate the key at init, envelope-encrypt,
 //! decrypt, report the current key version, rewrap.
 

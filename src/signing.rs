@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OCI HTTP request signing (draft-cavage HTTP Signatures, `version="1"`, `rsa-sha256`), as a pure
 //! function of the request parts, the list of headers to sign, the key id and the RSA key.
 //!

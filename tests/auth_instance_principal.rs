@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Instance principal against the emulator: metadata service → federation → KMS, token rotation
 //! under load with single-flight refresh, 401 recovery, and the errors an operator can meet.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! API-key credentials given in the seal configuration itself (OpenBao's `tenancy_ocid`,
 //! `user_ocid`, `fingerprint`, `private_key`, `private_key_passphrase`) against the emulator:
 //! encrypt/decrypt with no OCI config file anywhere, plain and encrypted keys.

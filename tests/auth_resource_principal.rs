@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Resource principal v2.2 against the emulator: file and literal values, rotation of the files
 //! under load, and the errors for missing, unreadable or expired settings.
 

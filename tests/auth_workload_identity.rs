@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OKE workload identity against the emulator's proxymux (TLS with its own CA): round trip,
 //! rotation under load, and the errors for a refused service account or missing files.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Bad input at the Rust API, one test per case: each must fail with a stable [`ErrorCode`] and a
 //! message that says what is wrong and what to do, never crash, never leak the secret involved.
 //! (NULL pointers, bad lengths, invalid JSON and UTF-8 across the C ABI: `src/ffi/tests.rs` and

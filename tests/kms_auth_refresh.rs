@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! A 401 asks the credential provider to refresh once, then retries once.
 
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The KMS client's calls the seal does not make itself, and a missing management endpoint.
 
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The KMS client through an authenticating HTTP proxy taken from the environment: the emulator
 //! over TLS behind a minimal `CONNECT` proxy, with `HTTPS_PROXY` carrying credentials, for both
 //! the blocking and the async seal. One test function: it sets process environment variables,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Retries, deadlines and cancellation, observed through the emulator's fault injection and
 //! request counters.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Replays every committed fuzz corpus file (`fuzz/corpus/<target>/*`) through the fuzz target
 //! bodies on the stable toolchain, so `make test` catches regressions the fuzzers once found.
 

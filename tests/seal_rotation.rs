@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Key rotation against the emulator: old blobs still decrypt, `key_id` follows the new version,
 //! `rewrap` moves blobs to it.
 

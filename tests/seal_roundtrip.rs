@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The seal against the emulator: init, both mechanisms, AAD, stored forms, blocking facade.
 
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OCI service errors through the seal: disabled key, IAM policy denial, untrusted TLS.
 
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Secret hygiene: runs a representative suite (init, both mechanisms, retries under faults, bad
 //! credentials, tampered blobs, an expired token) with every tracing event captured at TRACE,
 //! gathers all log lines and every error's `Display` and `Debug`, and asserts that no plaintext,

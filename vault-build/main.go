@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command vault is stock HashiCorp Vault (github.com/hashicorp/vault, the version go.mod
 // requires) built as it is: this file is Vault's own main.go. The one difference is in go.mod:
 // github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2 is replaced by ../vault-shim, so the

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package ocikms stands in for github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2 (v2.0.9):
 // it declares exactly the names that package exports and forwards each one to the ocikms binding
 // github.com/ocikms/ocikms/go-bindings, so a Vault build that replaces the official module with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! What to do about a failure: a short fix per error code and, for `NotAuthorizedOrNotFound`,
 //! the IAM policy statements (the seed's forms, REFERENCE §6) filled in with the principal's
 //! OCIDs and the key's compartment.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The command line: commands, flags and the long help that teaches them.
 
 use std::path::PathBuf;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The JSON form of go-kms-wrapping's `BlobInfo`: protobuf JSON field names (`keyInfo`,
 //! `wrappedKey`, ...), byte fields in standard base64, zero values left out — so Go's
 //! `protojson.Unmarshal` reads it too. Parsing also accepts the snake_case names and numbers

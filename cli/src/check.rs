@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms check`: config → credentials → metadata/federation → GetKey → round trip, each step
 //! timed and reported, with the fix for what fails.
 

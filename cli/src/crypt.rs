@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms encrypt`, `decrypt` and `rewrap`: stdin → the seal → stdout.
 
 use std::io::{IsTerminal, Read, Write};

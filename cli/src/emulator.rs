@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms emulator`: runs `oci-kms-emulator` in the foreground, writes a Vault seal block for
 //! it and prints what to export.
 

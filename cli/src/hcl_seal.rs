@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Reads the `seal "ocikms" { ... }` block of a Vault HCL config file into the config map the
 //! library takes (the same map Vault hands the seal).
 

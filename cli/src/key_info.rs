@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms key-info` (the master key and its versions) and `ocikms rotate` (a new key
 //! version), on the management endpoint.
 

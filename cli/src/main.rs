@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms`: check, use and troubleshoot an OCI KMS seal configuration from the command line,
 //! over the same Rust core Vault's seal uses (`ocikms` crate).
 

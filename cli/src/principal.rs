@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Who the seal authenticates as, with the OCIDs an operator needs to write IAM policies: from
 //! the OCI config profile, the instance certificate, or the session token's claims.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The step-by-step report of `ocikms check`: each step printed as it finishes (✓/✗/–, timing,
 //! details, error and fix), or collected into one JSON document.
 

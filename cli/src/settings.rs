@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The seal configuration as Vault would build it: the HCL seal block, overridden by flags,
 //! then [`SealConfig::from_sources`] with the process environment (which wins, as in Vault).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Terminal output: a progress spinner for slow steps (stderr, on a TTY only), error reports
 //! with the OCI details, and the JSON form of errors.
 

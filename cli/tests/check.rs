@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms check` against the emulator: passing configurations (Vault HCL, flags, instance
 //! principal, JSON), policy denials with the filled-in statements — which, applied, make the
 //! check pass — and usage/config errors.

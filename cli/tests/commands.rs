@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms encrypt`, `decrypt`, `key-info`, `rewrap` and `emulator` against the emulator.
 
 mod common;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Measures the emulator's encrypt throughput: N keep-alive connections each send the same
 //! signed `POST /20180608/encrypt` back to back (the request is signed once: the server still
 //! verifies the signature, parses, authorizes and encrypts every time, while the client stays

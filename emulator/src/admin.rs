@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The admin API under `/_emulator/` (unauthenticated, loopback peers only): health, endpoints,
 //! counters, faults and rate limits, token lifetime, resource-principal and user-session refresh.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The application state shared by all handlers, and authentication + authorization of requests.
 
 use std::sync::Arc;

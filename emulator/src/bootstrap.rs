@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Start-up: prepares the state directory (world, API key and OCI config, CA, token key, keys,
 //! resource-principal and workload files), builds the [`App`] and writes `endpoints.json`.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Request counters by route and response status, plus federation/token-issue counts, for
 //! tests to assert on through `GET /_emulator/counters`.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Small encoding helpers: base64 flavours, colon-hex fingerprints, OCIDs, RFC 3339 time.
 
 use std::time::{SystemTime, UNIX_EPOCH};

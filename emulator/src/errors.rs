@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OCI-shaped service errors: an HTTP status plus the JSON `{"code","message"}` body.
 
 /// A service error as OCI reports it.

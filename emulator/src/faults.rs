@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Fault injection and per-key rate limits: per-route random or scripted faults (429 with
 //! `Retry-After`, 5xx, connection reset, delay, truncated body), set at start (config / `--faults`)
 //! and replaced at run time through the admin API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! File helpers: atomic writes with restrictive permissions.
 
 use std::fs;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The emulator's request and reply types, independent of the HTTP server plumbing.
 
 use std::net::SocketAddr;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! IAM policy statements (the subset KMS needs) and their evaluation: `allow`, `define`,
 //! `endorse` and `admit` for groups, dynamic groups and any-user on `keys`/`key-family`/
 //! `all-resources` in a compartment or the tenancy.

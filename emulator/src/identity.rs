@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Instance metadata (`/opc/v2/...`, `Authorization: Bearer Oracle`) and x509 federation
 //! (`POST /v1/x509`): leaf certificates for the emulated instances and session tokens for them.
 

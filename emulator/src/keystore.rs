@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Persistent KMS keys and their versions (AES-256), and the crypto on them. State lives in
 //! `DIR/state.json` (written atomically on every change); ciphertexts name key and version so a
 //! restarted emulator decrypts everything it encrypted before.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The KMS crypto API: `POST /20180608/encrypt`, `/decrypt`, `/generateDataEncryptionKey`.
 
 use std::collections::BTreeMap;

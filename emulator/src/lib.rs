@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! # oci-kms-emulator
 //!
 //! A local emulator of OCI KMS (crypto and management APIs) with OCI request-signature

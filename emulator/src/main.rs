@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `oci-kms-emulator --state-dir DIR [--listen 127.0.0.1:0] [--config FILE] [--tls]`
 
 use std::process::ExitCode;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The KMS management API: keys (create, list, get), key versions (list, get, create =
 //! rotation) and lifecycle actions (enable, disable, scheduleDeletion, cancelDeletion).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! PEM encoding and decoding, including the legacy OpenSSL encrypted form
 //! (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: AES-256-CBC,<iv>`) that Go's `x509.DecryptPEMBlock`
 //! (and so oci-go-sdk) reads.

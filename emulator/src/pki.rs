@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The emulator's certificate authority: a persisted CA and intermediate (ECDSA P-256), RSA leaf
 //! certificates for emulated instances (subject `CN=<instance>`, `OU=opc-tenant:<tenancy>`,
 //! `O=opc-compartment:<compartment>`), a TLS server certificate for 127.0.0.1/localhost, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Maps method + path to a named route (the names used by counters and fault rules) and
 //! dispatches it to its handler.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! RSA key handling: generation, PKCS#1/PKCS#8/SPKI conversions, fingerprints and parsing of
 //! registered public keys for signature verification.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! HTTP/1.1 serving (plain or TLS) on hyper: reads each request, applies injected faults,
 //! dispatches, counts, and writes the reply with `opc-request-id`. Connection resets use
 //! `SO_LINGER=0`; truncated bodies announce the full length and then abort.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! User session tokens (what `oci session authenticate` leaves behind): a session key and a
 //! token for the ready user in `DIR/oci/session/`, used by the `SESSION` profile through
 //! `security_token_file`.

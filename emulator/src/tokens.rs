@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Session tokens (JWT, RS256) issued by the emulator's federation, workload-identity and
 //! resource-principal endpoints, and their verification for `ST$<token>` key ids. The token
 //! carries the session public key as a JWK (a JSON string in the `jwk` claim, as OCI does).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OCI request-signature verification (draft-cavage HTTP Signatures, `version="1"`, rsa-sha256),
 //! written independently of any client: parse the `Authorization` header, check the required
 //! headers, the date, the body hash and length, rebuild the signing string and verify the RSA

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OKE workload identity (`POST /resourcePrincipalSessionTokens` with a service-account bearer
 //! token and a `podKey`) and resource-principal session tokens written to `DIR/rp/`.
 

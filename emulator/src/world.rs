@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The emulated OCI world: tenancies, compartments, users and their API keys, groups, dynamic
 //! groups, instances and other workloads, policies, vaults and keys — loaded from `--config`
 //! (TOML or JSON) or generated as a permissive single-tenancy default.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! IAM policy evaluation on configured worlds: the seed's cross-tenancy define/endorse/admit
 //! example allows, and removing either side denies; same-tenancy allow statements; verbs and
 //! compartment scoping.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! End-to-end behaviour of the emulator binary: persistence across restarts, rotation, error
 //! shapes, fault injection, rate limits, federation and token expiry.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The emulator's verifier against the published OCI request-signing vectors: each verifies
 //! (clock check bypassed for these vectors only), and changing any one signed header, the body,
 //! the keyId or one signature byte makes it fail.

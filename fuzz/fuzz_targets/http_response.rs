@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Fuzz target: see `ocikms_fuzz::http_response`.
 #![no_main]
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Fuzz target: see `ocikms_fuzz::oci_response`.
 #![no_main]
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The fuzz target bodies, shared by the `cargo fuzz` binaries (`fuzz_targets/`) and the stable
 //! corpus replay in `make test` (`tests/reliability_fuzz_corpus.rs` includes this file).
 //!

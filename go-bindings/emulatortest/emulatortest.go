@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package emulatortest is a test helper: it starts the repository's OCI KMS emulator
 // (target/release/oci-kms-emulator, or $OCIKMS_EMULATOR_BIN) on a loopback port with a fresh
 // state directory, describes it (endpoints, key, API-key profile) and drives its admin API (fault

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package adapter serves the ocikms Go binding, a HashiCorp go-kms-wrapping v2 Wrapper, as an
 // OpenBao go-kms-wrapping v2 Wrapper for the OpenBao KMS plugin. The two modules declare the same
 // protobuf messages (same field numbers) as different Go types, so blobs cross between them as

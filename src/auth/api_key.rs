@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! API key authentication (`auth_type = "api_key"` / `auth_type_api_key = true`): an IAM user's
 //! RSA key, keyId `<tenancy>/<user>/<fingerprint>`. The key and OCIDs come from an OCI config
 //! file profile, or from the seal configuration itself (OpenBao's `tenancy_ocid`, `user_ocid`,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The OCI config file (`~/.oci/config`): which file, which profile, and its `key=value` entries.
 //!
 //! Matches the OCI SDKs: the default file is `~/.oci/config`; when it does not exist and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Session tokens shared by the token-based methods (instance principal, resource principal,
 //! OKE workload identity): JWT `exp` parsing, the token cache with its single-flight refresh,
 //! and the background task that refreshes before expiry so requests never wait on it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Instance principal authentication: the compute instance's identity certificate, from the
 //! metadata service, is exchanged at the federation service (`POST /v1/x509`) for a session
 //! token bound to a fresh RSA-2048 session key.

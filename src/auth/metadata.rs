@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The OCI instance metadata service (IMDS v2) client: the instance's region and its identity
 //! certificates, as instance principal authentication needs them.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Credential providers: where the signing key and key id of each request come from.
 //!
 //! Every OCI authentication method implements [`CredentialProvider`]; the signer and the KMS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! RSA private keys from PEM files, in every form OCI users have them:
 //!
 //! * PKCS#1 `RSA PRIVATE KEY`, plain or with the legacy OpenSSL `Proc-Type: 4,ENCRYPTED` +

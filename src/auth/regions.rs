@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OCI regions: short codes (`phx`) → region identifiers (`us-phoenix-1`) → realm → the
 //! realm's domain (`oraclecloud.com`), to build service hosts such as
 //! `auth.us-phoenix-1.oraclecloud.com`.

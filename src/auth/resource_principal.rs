@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Resource principal v2.2 authentication (OCI Functions, Data Science, Container Instances...):
 //! the platform hands the process a resource principal session token (RPST) and its private key
 //! through the environment.

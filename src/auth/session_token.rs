@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Session token authentication (`auth_type = "security_token"`): the token the OCI CLI writes
 //! with `oci session authenticate` (the profile's `security_token_file`), signed with the
 //! profile's `key_file`; keyId `ST$<token>`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! OKE workload identity: a pod exchanges its Kubernetes service account token at the cluster's
 //! proxymux (`POST https://$KUBERNETES_SERVICE_HOST:12250/resourcePrincipalSessionTokens`) for a
 //! resource principal session token bound to a fresh RSA-2048 session key.

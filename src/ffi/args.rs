@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Checked conversions of raw C arguments: NULL, misalignment, bad lengths and invalid UTF-8
 //! become `InvalidArgument` errors naming the parameter, never undefined behaviour.
 

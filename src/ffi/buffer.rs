@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms_buffer`: bytes handed to the caller, zeroed and freed by `ocikms_buffer_free`; and
 //! library-allocated strings freed by `ocikms_string_free`.
 

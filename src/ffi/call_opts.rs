@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms_call_opts` (per-call options, versioned by their size) and `ocikms_cancel_token`.
 
 use std::mem::{offset_of, size_of};

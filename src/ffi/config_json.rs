@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The `config_json` argument of `ocikms_seal_init`: a JSON object of seal config values.
 
 use std::collections::BTreeMap;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms_error`: the caller-owned error object and its accessors.
 
 use std::ffi::{c_char, CStr, CString};

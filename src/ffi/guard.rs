@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The panic boundary: every `extern "C"` body runs through [`status_call`] or [`infallible`], so
 //! a panic never unwinds into the host (which would be undefined behaviour) nor aborts it.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The log callback: a minimal `tracing` subscriber that forwards the library's events (never
 //! secrets: the library logs OCIDs, endpoints, statuses and request ids only) to the host.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The C ABI (`include/ocikms.h`, generated from this module by cbindgen in `build.rs`).
 //!
 //! Conventions shared by every function (also written at the top of the header):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms_seal`: the seal handle and its operations (init, encrypt, decrypt, rewrap, key
 //! version, metadata, free).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Unit tests of the C ABI that need no KMS: argument checks, the panic boundary, buffers,
 //! options, errors, logging and the header's version macros. (Round trips: tests/c, tests/python,
 //! go-bindings.)

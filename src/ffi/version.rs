@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! `ocikms_version()`: the library version, matching the header's `OCIKMS_VERSION_STRING`.
 
 use std::ffi::c_char;

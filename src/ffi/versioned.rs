@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Structs the caller passes by pointer that grow by appending fields, versioned by their leading
 //! `struct_size` (the caller's `sizeof`). The rules are those of Linux's `copy_struct_from_user`:
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The KMS client: signed, retried calls to the crypto and management endpoints.
 
 use std::sync::{Arc, LazyLock};

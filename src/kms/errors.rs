@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Turns OCI error responses and transport failures into the crate's [`Error`], with the
 //! service's details, retryability, and a message that says what to do.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Entry points for the fuzz targets and their corpus replay (`fuzz/`, `tests/reliability_fuzz_corpus.rs`):
 //! the client's parsing of OCI responses, reachable without a server. Not a stable API.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The OCI KMS client (API version `20180608`): crypto operations (encrypt, decrypt,
 //! generateDataEncryptionKey) and the management calls the seal and its tools need (get key,
 //! create and get key versions, disable and enable the key).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! JSON bodies of the KMS API (`20180608`). Request fields are declared in alphabetical order,
 //! which is the order serde writes them (as the OCI SDK does).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! When and how long to wait before retrying a KMS call: exponential backoff with full jitter,
 //! `Retry-After`, and which failures are worth another attempt.
 

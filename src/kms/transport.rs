@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! TLS for every HTTPS connection the library makes: rustls (aws-lc-rs) trusting the system roots
 //! plus an optional extra PEM CA bundle. Certificate verification cannot be turned off.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Support for the authentication tests (`tests/auth_*.rs`): seals whose credential provider reads
 //! an explicit environment pointing at the emulator, and a concurrent encrypt/decrypt load.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 /* The C tests' CHECK(cond, printf-style message...): counts every check, and prints and counts
  * each failure (thread-safe). A test program ends with
  * `printf("%d passed, %d failed\n", checks - failures, failures); return failures ? 1 : 0;`. */

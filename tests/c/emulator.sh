@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 # Sourced by the C test runner: starts the OCI KMS emulator on a free loopback port in a fresh
 # state directory and stops it on exit.
 #   start_emulator   sets EMULATOR_STATE (state dir) and EMULATOR_PID; endpoints in $EMULATOR_STATE/endpoints.json

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # `make install` into a temporary prefix, then builds and runs a C program with nothing but
 # `pkg-config --cflags --libs ocikms` (shared: the binary must need libocikms.so.<major>, the
 # SONAME) and `pkg-config --cflags --libs ocikms-static` (static: no libocikms at run time).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 /* A program built against an installed ocikms with nothing but pkg-config (tests/c/install.sh):
  * the header and the library it finds must agree on the version, and a call must work. */
 #include <stdio.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Builds and runs the C ABI tests (tests/c/test_ocikms.c) against a fresh emulator.
 #
 #   tests/c/run.sh            all modes below, in order

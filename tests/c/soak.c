@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 /*
  * Soak test of the C ABI: N encrypt+decrypt round trips (envelope with AAD, envelope, direct), plus
  * an error-path call every 100 rounds, over T threads sharing one seal, against the emulator.

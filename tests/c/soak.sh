@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MPL-2.0
 # Builds tests/c/soak.c against the static library and runs it against a fresh emulator.
 #   tests/c/soak.sh               10,000 round trips (make test)
 #   OCIKMS_SOAK_ROUNDS=1000000 tests/c/soak.sh    the million (by hand; ~15-30 min on 2 cores)

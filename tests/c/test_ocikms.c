@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 /*
  * C ABI tests of libocikms against a running emulator: every function, NULL and bad-length
  * inputs, stored-value forms, cancellation, error details, logging, and N threads x M round trips

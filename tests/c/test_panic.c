@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 /*
  * The C ABI's panic boundary, seen from C: a panic inside the library becomes
  * OCIKMS_STATUS_PANIC with an error object, never an abort or an unwind into the caller, and the

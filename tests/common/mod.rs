@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Test support: runs `oci-kms-emulator` in a temporary state directory and builds seal
 //! configurations pointing at it. The emulator is killed when the handle drops.
 //!

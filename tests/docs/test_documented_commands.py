@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """Runs the `ocikms` commands the user guide shows (docs/cli.md), in order, against the emulator.
 
 Each `$ ocikms ...` line of a ```console block runs in one shell working directory, so the files

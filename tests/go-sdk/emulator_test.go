@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package gosdk checks the OCI KMS emulator against the official OCI Go SDK: if the SDK cannot
 // tell the emulator from OCI for these calls, neither can code built on it.
 package gosdk

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package compat proves that this project's Go binding reads the blobs OpenBao v2.5.0 writes,
 // with OpenBao v2.5.0's real seal code: github.com/openbao/go-kms-wrapping/v2 v2.6.0 and
 // github.com/openbao/go-kms-wrapping/wrappers/ocikms/v2 v2.2.0, the versions its go.mod pins,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """Fixtures for the ctypes tests: a fresh OCI KMS emulator and the shared library's path.
 
 Environment: OCIKMS_EMULATOR_BIN (default target/release/oci-kms-emulator) and OCIKMS_LIB_DIR

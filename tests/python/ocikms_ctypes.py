@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """A minimal ctypes binding of libocikms (include/ocikms.h), used by the tests and shown in the
 usage notes. Every failed call raises OcikmsError with the status code, message, OCI code, HTTP
 status and opc-request-id."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """The shared library through ctypes (dlopen), against the emulator."""
 
 import ctypes

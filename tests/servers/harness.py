@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """Drives real Vault-family servers (OpenBao's `bao`, HashiCorp's `vault`) against the emulator.
 
 Shared by the real-server suites (tests/servers/*_suite.py): the OCI KMS emulator, a server node

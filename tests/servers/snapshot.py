@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """Reads physical storage entries out of a raft snapshot (`operator raft snapshot save`).
 
 A snapshot is a gzip'd tar holding `state.bin`: length-delimited protobuf `StorageEntry` messages

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MPL-2.0
 """Step bodies and helpers shared by the real-server suites (openbao_suite.py, vault_suite.py).
 
 A step takes the suite's `world` and a `state` dict (`state["node"]`: the node of the suite's

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MPL-2.0
 """Stock HashiCorp Vault 1.21.4 with this repository's ocikms seal, against the emulator.
 
 target/vault/vault is Vault built from the module proxy with the official

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command vault is stock HashiCorp Vault (github.com/hashicorp/vault, the version go.mod
 // requires) with its official Go ocikms seal: this file is Vault's own main.go, go.mod has the
 // same requirements as ../go.mod without the replacement of the seal. scripts/build-vault.sh stock

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Test support: runs `oci-kms-emulator` in a temporary state directory and the `ocikms` binary
 //! against it.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! Test harness: runs the emulator binary on a state dir and talks to it with a minimal
 //! HTTP/1.1 client that signs requests the OCI way.
 

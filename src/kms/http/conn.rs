@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! One connection to an origin: plain TCP or TLS, direct or through an HTTP proxy's `CONNECT`
 //! tunnel. Every blocking step (name resolution, connect, handshake, reads, writes) waits at most
 //! one [`SLICE`](super::interrupt::SLICE) at a time, so the call's deadline and cancellation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! [`Interrupt`]: the deadline and cancellation token that bound every blocking wait of one
 //! HTTP exchange, checked between short waits so that neither can be missed by more than
 //! [`SLICE`].

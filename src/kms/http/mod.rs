@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The KMS client's HTTP/1.1 transport: blocking I/O on the calling thread, with keep-alive
 //! connections pooled per origin.
 //!

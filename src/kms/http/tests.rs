@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! The transport against scripted servers: a `std::net::TcpListener` on 127.0.0.1 whose every
 //! connection runs a script (on its own thread) that reads requests and writes raw bytes, so
 //! that framing, pooling, interruption and proxy handling are checked byte for byte.

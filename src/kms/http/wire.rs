@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MPL-2.0
 //! HTTP/1.1 on the wire: encoding a request, and reading a response head and body (by
 //! `Content-Length`, chunked, or up to the close) from a [`ByteSource`]. Every buffer that may hold a
 //! response body (a plaintext, a data key) is zeroed when dropped, including the ones left behind

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package compattest holds what the OpenBao compatibility tests share, whatever go-kms-wrapping
 // version they pin: the emulator, this project's Go binding configured on it, the plaintexts
 // every test encrypts, and a KMS client for rotating the key. It imports nothing from OpenBao, so

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Package openbao26 checks blobs both ways with OpenBao 2.6's envelope code:
 // github.com/openbao/go-kms-wrapping/v2 v2.8.0, which OpenBao v2.6.0–v2.6.2 pin. Its
 // EnvelopeEncrypt writes the standard form again (12-byte Iv) and its EnvelopeDecrypt reads both

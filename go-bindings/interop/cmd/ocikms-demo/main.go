@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: MPL-2.0
+
 // Command ocikms-demo walks a Vault-like seal lifecycle through the Go binding against a local
 // OCI KMS emulator, narrating each step with its timing: start the emulator, configure the seal
 // (as Vault's SetConfig), seal a root key (vault operator init), unseal it, rotate the OCI key
