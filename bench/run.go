@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ const officialModule = "github.com/hashicorp/go-kms-wrapping/wrappers/ocikms/v2"
 type runConfig struct {
 	emulatorBin      string
 	signFloorBin     string
+	pluginBin        string
+	restartJSON      string
+	impls            []string
 	resultsDir       string
 	markdown         string
 	rounds           int
@@ -45,6 +49,8 @@ func parseRunFlags(args []string) (*runConfig, error) {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	fs.StringVar(&c.emulatorBin, "emulator", "../target/release/oci-kms-emulator", "the oci-kms-emulator binary")
 	fs.StringVar(&c.signFloorBin, "sign-floor", "", "the sign_floor example binary (aws-lc signature floor); empty: Go crypto/rsa only")
+	fs.StringVar(&c.pluginBin, "plugin", defaultPluginBin(), "the OpenBao KMS plugin binary (scripts/build-plugin.sh; default $OCIKMS_PLUGIN_BIN)")
+	fs.StringVar(&c.restartJSON, "restart", "", "JSON of tests/servers/openbao_restart_bench.py --json to report (OpenBao restart to unsealed); empty: not measured")
 	fs.StringVar(&c.resultsDir, "results", "results", "directory for latest.json")
 	fs.StringVar(&c.markdown, "markdown", "", "markdown file whose generated section is replaced (BENCHMARKS.md); empty: none")
 	fs.IntVar(&c.rounds, "rounds", 3, "alternating rounds (each: one worker process per implementation)")
@@ -53,8 +59,15 @@ func parseRunFlags(args []string) (*runConfig, error) {
 	fs.IntVar(&c.initSamples, "init-samples", 10, "seal inits timed per worker")
 	fs.DurationVar(&c.capacityDuration, "capacity-duration", 3*time.Second, "measured time of the emulator-capacity replay")
 	fs.BoolVar(&c.smoke, "smoke", false, "tiny workload: checks the harness works (figures not meaningful)")
+	only := fs.String("impls", strings.Join(impls.Names, ","), "comma-separated implementations to measure (for a partial look; the report expects all)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	c.impls = strings.Split(*only, ",")
+	for _, name := range c.impls {
+		if !slices.Contains(impls.Names, name) {
+			return nil, fmt.Errorf("-impls: unknown implementation %q (want some of %v)", name, impls.Names)
+		}
 	}
 	if c.smoke {
 		c.rounds, c.warmup, c.duration, c.initSamples, c.capacityDuration = 1, 30*time.Millisecond, 150*time.Millisecond, 2, 150*time.Millisecond
@@ -62,7 +75,19 @@ func parseRunFlags(args []string) (*runConfig, error) {
 	if c.rounds < 1 {
 		return nil, fmt.Errorf("-rounds must be at least 1")
 	}
+	var err error
+	if c.pluginBin, err = filepath.Abs(c.pluginBin); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// defaultPluginBin is $OCIKMS_PLUGIN_BIN, else where scripts/build-plugin.sh writes the plugin.
+func defaultPluginBin() string {
+	if bin := os.Getenv("OCIKMS_PLUGIN_BIN"); bin != "" {
+		return bin
+	}
+	return "../target/openbao-plugin/openbao-plugin-kms-ocikms"
 }
 
 // runMain is the whole benchmark.
@@ -80,9 +105,17 @@ func runMain(args []string) error {
 	if err != nil {
 		return err
 	}
+	if _, err := os.Stat(cfg.pluginBin); err != nil && slices.Contains(cfg.impls, impls.Plugin) {
+		return fmt.Errorf("the OpenBao plugin (build it with scripts/build-plugin.sh): %w", err)
+	}
 	info := report.RunInfo{
 		Date: time.Now().UTC().Format("2006-01-02 15:04 MST"), Machine: machine(), GoVersion: runtime.Version(),
 		OfficialModule: moduleVersion(officialModule), Rounds: cfg.rounds, Duration: cfg.duration.String(), Smoke: cfg.smoke,
+	}
+	if cfg.restartJSON != "" {
+		if info.Restart, err = report.ReadRestart(cfg.restartJSON); err != nil {
+			return err
+		}
 	}
 	fl, err := measureFloors(cfg, emu, &info)
 	if err != nil {
@@ -90,9 +123,9 @@ func runMain(args []string) error {
 	}
 	var workers []*scenario.WorkerReport
 	for round := range cfg.rounds {
-		order := impls.Names
+		order := slices.Clone(cfg.impls)
 		if round%2 == 1 {
-			order = []string{order[1], order[0]}
+			slices.Reverse(order)
 		}
 		for _, impl := range order {
 			logf("round %d/%d: %s", round+1, cfg.rounds, impl)
@@ -205,9 +238,11 @@ func runWorker(cfg *runConfig, emu *emulatortest.Emulator, home, impl string) (*
 	cmd := exec.Command(self, "worker", "-impl", impl,
 		"-key-id", emu.KeyID, "-crypto-endpoint", emu.CryptoEndpoint, "-management-endpoint", emu.ManagementEndpoint,
 		"-warmup", cfg.warmup.String(), "-duration", cfg.duration.String(),
-		"-init-samples", strconv.Itoa(cfg.initSamples), "-emulator-pid", strconv.Itoa(emu.PID()))
-	// Both implementations find the API key as Vault's would: the OCI SDK default config provider
-	// reads ~/.oci/config (else OCI_CONFIG_FILE); ours follows the same rules.
+		"-init-samples", strconv.Itoa(cfg.initSamples), "-emulator-pid", strconv.Itoa(emu.PID()),
+		"-plugin", cfg.pluginBin, "-oci-config-file", emu.OCIConfigFile)
+	// The implementations find the API key as Vault's would: the OCI SDK default config provider
+	// reads ~/.oci/config (else OCI_CONFIG_FILE); ours follows the same rules. The plugin gets
+	// OCI_CONFIG_FILE from its stanza's env, then this environment (go-plugin appends it).
 	cmd.Env = append(os.Environ(), "HOME="+home, "OCI_CONFIG_FILE="+emu.OCIConfigFile)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

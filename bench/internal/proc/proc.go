@@ -1,4 +1,6 @@
-// Package proc reads this process's CPU time (getrusage) and resident memory (/proc/self/status).
+// Package proc reads the CPU time (getrusage, /proc/<pid>/stat) and resident memory
+// (/proc/<pid>/status) of this process and of the processes it measures alongside (the emulator,
+// the OpenBao plugin).
 package proc
 
 import (
@@ -30,7 +32,17 @@ type Memory struct {
 
 // ReadMemory reads VmRSS and VmHWM from /proc/self/status.
 func ReadMemory() (Memory, error) {
-	f, err := os.Open("/proc/self/status")
+	return readMemory("/proc/self/status")
+}
+
+// ReadProcessMemory reads another process's VmRSS and VmHWM from /proc/<pid>/status.
+func ReadProcessMemory(pid int) (Memory, error) {
+	return readMemory(fmt.Sprintf("/proc/%d/status", pid))
+}
+
+// readMemory reads VmRSS and VmHWM from a /proc/<pid>/status file.
+func readMemory(path string) (Memory, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return Memory{}, fmt.Errorf("reading resident memory: %w", err)
 	}
@@ -49,11 +61,11 @@ func ReadMemory() (Memory, error) {
 			m.PeakKiB, err = kib(value)
 		}
 		if err != nil {
-			return Memory{}, fmt.Errorf("/proc/self/status %s: %w", name, err)
+			return Memory{}, fmt.Errorf("%s %s: %w", path, name, err)
 		}
 	}
 	if m.RSSKiB == 0 {
-		return Memory{}, fmt.Errorf("/proc/self/status has no VmRSS line")
+		return Memory{}, fmt.Errorf("%s has no VmRSS line", path)
 	}
 	return m, scanner.Err()
 }

@@ -70,3 +70,49 @@ func TestUpdateMarkdownReplacesOnlyTheGeneratedSection(t *testing.T) {
 		t.Fatal("a file without markers must be refused")
 	}
 }
+
+func TestPluginFiguresAddThePluginProcessAndGoalsAreReported(t *testing.T) {
+	plugin := worker("plugin", 110, 100, 10)
+	for i := range plugin.Measurements {
+		plugin.Measurements[i].PluginCPUUs = 200 * 10
+		plugin.Measurements[i].PluginRSSKiB = 10 << 10
+	}
+	workers := []*scenario.WorkerReport{worker("ours", 100, 250, 10), worker("official", 1000, 2000, 2), plugin}
+	res := Aggregate(workers, Floors{RSA2048SignUs: 200})
+	enc := res.Scenario("encrypt_32B_c1")
+	if enc.Plugin.CPUUsPerOp != 300 || enc.Plugin.PluginCPUUsPerOp != 200 || enc.Plugin.RSSMiB != 30 || enc.Plugin.PluginRSSMiB != 10 {
+		t.Fatalf("plugin figures must total both processes: %+v", enc.Plugin)
+	}
+	if enc.Ours.PluginCPUUsPerOp != 0 || enc.Ours.CPUUsPerOp != 250 {
+		t.Fatalf("ours must have no plugin share: %+v", enc.Ours)
+	}
+	goals := res.PluginGoals()
+	if len(goals) != 5 || !goals[0].Met() || goals[0].Measured != 1.1 || !goals[4].Met() || goals[4].Measured != 5 {
+		t.Fatalf("unexpected goals: %+v", goals)
+	}
+	md := res.Markdown(RunInfo{Rounds: 1, Restart: &Restart{
+		Server: "OpenBao v2.7.2 (abc)", PollS: 0.02, StopS: []float64{0.5, 0.7, 0.6}, StartToUnsealedS: []float64{1, 3, 2},
+	}})
+	for _, want := range []string{
+		"| encrypt_32B_c1 | plugin | 10 | 110 | 110 | 300 (100 + 200) | 30.0 (20.0 + 10.0) | 0 |",
+		"| encrypt_32B_c1 | **plugin ÷ ours** | **1.00×** | **1.10×**",
+		"| p50 latency, encrypt_32B_c1 (plugin ÷ ours) | 1.10× | ≤ 1.15× | yes |",
+		"OpenBao v2.7.2, one raft node",
+		"| **start → unsealed** (plugin started, stored keys decrypted) | 1.00 | 2.00 | 3.00 |",
+		"| stop → unsealed | 1.50 | 2.60 | 3.70 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestReadRestartRefusesMismatchedSamples(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "restart.json")
+	if err := os.WriteFile(path, []byte(`{"server":"x","stop_s":[1],"start_to_unsealed_s":[1,2]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRestart(path); err == nil {
+		t.Fatal("mismatched samples must be refused")
+	}
+}

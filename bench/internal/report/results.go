@@ -11,23 +11,28 @@ import (
 	"github.com/ocikms/ocikms/bench/internal/stats"
 )
 
-// Figures are one implementation's results in one scenario.
+// Figures are one implementation's results in one scenario. For the plugin, CPU per op and RSS
+// are the totals of the client process and the plugin process, whose shares are given apart.
 type Figures struct {
 	OpsPerS    float64 `json:"ops_per_s"`
 	P50Us      float64 `json:"p50_us"`
 	P99Us      float64 `json:"p99_us"`
 	CPUUsPerOp float64 `json:"cpu_us_per_op"`
 	RSSMiB     float64 `json:"rss_mib"`
+	// The plugin process's share of CPUUsPerOp and RSSMiB (0 for in-process implementations).
+	PluginCPUUsPerOp float64 `json:"plugin_cpu_us_per_op,omitempty"`
+	PluginRSSMiB     float64 `json:"plugin_rss_mib,omitempty"`
 	// EmulatorCPUUsPerOp is the emulator's CPU per op in the same phases (markdown only).
 	EmulatorCPUUsPerOp float64 `json:"-"`
 	Ops                int     `json:"-"`
 }
 
-// ScenarioResult is one scenario, both implementations.
+// ScenarioResult is one scenario, every implementation.
 type ScenarioResult struct {
 	Name     string  `json:"name"`
 	Ours     Figures `json:"ours"`
 	Official Figures `json:"official"`
+	Plugin   Figures `json:"plugin"`
 }
 
 // Floors are the two floors measured in the same run.
@@ -50,6 +55,7 @@ func Aggregate(workers []*scenario.WorkerReport, floors Floors) *Results {
 		row := ScenarioResult{Name: sc.Name}
 		row.Ours = figures(workers, impls.Ours, sc.Name)
 		row.Official = figures(workers, impls.Official, sc.Name)
+		row.Plugin = figures(workers, impls.Plugin, sc.Name)
 		res.Scenarios = append(res.Scenarios, row)
 	}
 	return res
@@ -57,8 +63,8 @@ func Aggregate(workers []*scenario.WorkerReport, floors Floors) *Results {
 
 // figures pools one implementation's measurements of one scenario.
 func figures(workers []*scenario.WorkerReport, impl, name string) Figures {
-	var latencies, rss []float64
-	var wall, cpu, emu float64
+	var latencies, rss, pluginRSS []float64
+	var wall, cpu, emu, pluginCPU float64
 	for _, w := range workers {
 		if w.Impl != impl {
 			continue
@@ -69,12 +75,14 @@ func figures(workers []*scenario.WorkerReport, impl, name string) Figures {
 			}
 			latencies = append(latencies, m.LatenciesUs...)
 			wall += m.WallS
-			cpu += m.CPUUs
+			cpu += m.CPUUs + m.PluginCPUUs
+			pluginCPU += m.PluginCPUUs
 			emu += m.EmulatorCPUs
-			rss = append(rss, float64(m.RSSKiB)/1024)
+			rss = append(rss, float64(m.RSSKiB+m.PluginRSSKiB)/1024)
+			pluginRSS = append(pluginRSS, float64(m.PluginRSSKiB)/1024)
 		}
 	}
-	f := Figures{Ops: len(latencies), RSSMiB: round(stats.Median(rss), 1)}
+	f := Figures{Ops: len(latencies), RSSMiB: round(stats.Median(rss), 1), PluginRSSMiB: round(stats.Median(pluginRSS), 1)}
 	if f.Ops == 0 || wall == 0 {
 		return f
 	}
@@ -83,6 +91,7 @@ func figures(workers []*scenario.WorkerReport, impl, name string) Figures {
 	f.P99Us = round(stats.Percentile(latencies, 99), 1)
 	f.CPUUsPerOp = round(cpu/float64(f.Ops), 1)
 	f.EmulatorCPUUsPerOp = round(emu/float64(f.Ops), 1)
+	f.PluginCPUUsPerOp = round(pluginCPU/float64(f.Ops), 1)
 	return f
 }
 

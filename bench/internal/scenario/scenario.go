@@ -52,8 +52,8 @@ var All = []Scenario{
 type Settings struct {
 	Warmup      time.Duration
 	Duration    time.Duration
-	InitSamples int // seal inits timed (the first in a fresh process)
-	EmulatorPID int // to attribute the emulator's CPU time per op (0: not measured)
+	InitSamples int    // seal inits timed (the first in a fresh process)
+	EmulatorPID int    // to attribute the emulator's CPU time per op (0: not measured)
 	Only        string // comma-separated scenario names to run (empty: all), e.g. for profiling one
 }
 
@@ -70,6 +70,11 @@ type Measurement struct {
 	CPUUs        float64   `json:"cpu_us"`          // this process, all threads
 	EmulatorCPUs float64   `json:"emulator_cpu_us"` // the emulator process in the same phase
 	RSSKiB       int64     `json:"rss_kib"`         // resident after the phase; for init: added by load + first init
+	// The plugin implementation's own process (0 for the in-process implementations): its CPU in
+	// the same phase (for init: each started plugin process's CPU up to its SetConfig's end) and
+	// its resident memory after the phase (for init: after the first SetConfig).
+	PluginCPUUs  float64 `json:"plugin_cpu_us,omitempty"`
+	PluginRSSKiB int64   `json:"plugin_rss_kib,omitempty"`
 }
 
 // WorkerReport is everything one worker measured.
@@ -102,21 +107,22 @@ func RunAll(impl string, target impls.Target, s Settings) (*WorkerReport, error)
 }
 
 // measureInit times InitSamples seal inits (new wrapper + SetConfig, which validates the key with
-// one encrypt) and the resident memory the first one adds to this fresh process. It returns the
-// first wrapper, configured, for the other scenarios.
+// one encrypt; for the plugin, the plugin process is started first) and the resident memory the
+// first one adds to this fresh process (plus the plugin process's). It returns the first wrapper,
+// configured, for the other scenarios.
 func measureInit(ctx context.Context, impl string, target impls.Target, s Settings) (Measurement, wrapping.Wrapper, error) {
 	m := Measurement{Name: InitName}
 	before, err := proc.ReadMemory()
 	if err != nil {
 		return m, nil, err
 	}
-	emu0 := emulatorCPU(s.EmulatorPID)
+	emu0 := processCPU(s.EmulatorPID)
 	cpu0 := proc.CPUTime()
 	start := time.Now()
 	var first wrapping.Wrapper
 	for i := range max(s.InitSamples, 1) {
 		t0 := time.Now()
-		w, err := impls.New(impl)
+		w, err := impls.New(impl, target)
 		if err != nil {
 			return m, nil, err
 		}
@@ -124,6 +130,8 @@ func measureInit(ctx context.Context, impl string, target impls.Target, s Settin
 			return m, nil, err
 		}
 		m.LatenciesUs = append(m.LatenciesUs, float64(time.Since(t0).Nanoseconds())/1e3)
+		pid := impls.ChildPID(w) // a plugin process started for this init: all its CPU so far
+		m.PluginCPUUs += float64(processCPU(pid).Nanoseconds()) / 1e3
 		if i == 0 {
 			first = w
 			after, err := proc.ReadMemory()
@@ -131,13 +139,14 @@ func measureInit(ctx context.Context, impl string, target impls.Target, s Settin
 				return m, nil, err
 			}
 			m.RSSKiB = after.RSSKiB - before.RSSKiB
+			m.PluginRSSKiB = processRSS(pid)
 		} else {
 			impls.Close(ctx, w)
 		}
 	}
 	m.WallS = time.Since(start).Seconds()
 	m.CPUUs = float64((proc.CPUTime() - cpu0).Nanoseconds()) / 1e3
-	m.EmulatorCPUs = float64((emulatorCPU(s.EmulatorPID) - emu0).Nanoseconds()) / 1e3
+	m.EmulatorCPUs = float64((processCPU(s.EmulatorPID) - emu0).Nanoseconds()) / 1e3
 	return m, first, nil
 }
 
@@ -169,12 +178,13 @@ func measureOp(ctx context.Context, w wrapping.Wrapper, sc Scenario, s Settings)
 	if _, err := load.Phase(sc.Concurrency, s.Warmup, op); err != nil {
 		return Measurement{}, fmt.Errorf("warm-up: %w", err)
 	}
-	emu0 := emulatorCPU(s.EmulatorPID)
+	pluginPID := impls.ChildPID(w)
+	emu0, plugin0 := processCPU(s.EmulatorPID), processCPU(pluginPID)
 	res, err := load.Phase(sc.Concurrency, s.Duration, op)
 	if err != nil {
 		return Measurement{}, err
 	}
-	emu := emulatorCPU(s.EmulatorPID) - emu0
+	emu, plugin := processCPU(s.EmulatorPID)-emu0, processCPU(pluginPID)-plugin0
 	mem, err := proc.ReadMemory()
 	if err != nil {
 		return Measurement{}, err
@@ -186,11 +196,14 @@ func measureOp(ctx context.Context, w wrapping.Wrapper, sc Scenario, s Settings)
 		CPUUs:        float64(res.CPU.Nanoseconds()) / 1e3,
 		EmulatorCPUs: float64(emu.Nanoseconds()) / 1e3,
 		RSSKiB:       mem.RSSKiB,
+		PluginCPUUs:  float64(plugin.Nanoseconds()) / 1e3,
+		PluginRSSKiB: processRSS(pluginPID),
 	}, nil
 }
 
-// emulatorCPU is the emulator's CPU time so far, or 0 when not measured.
-func emulatorCPU(pid int) time.Duration {
+// processCPU is another process's (the emulator's, the plugin's) CPU time so far, or 0 when not
+// measured (pid 0).
+func processCPU(pid int) time.Duration {
 	if pid == 0 {
 		return 0
 	}
@@ -199,4 +212,16 @@ func emulatorCPU(pid int) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// processRSS is another process's resident memory in KiB, or 0 when not measured (pid 0).
+func processRSS(pid int) int64 {
+	if pid == 0 {
+		return 0
+	}
+	m, err := proc.ReadProcessMemory(pid)
+	if err != nil {
+		return 0
+	}
+	return m.RSSKiB
 }
