@@ -65,7 +65,11 @@ impl OciProfile {
                 file.display()
             ))
         })?;
-        OciProfile::parse(&text, file, profile)
+        let parsed = OciProfile::parse(&text, file, profile)?;
+        if parsed.pass_phrase.is_some() {
+            warn_if_readable_by_others(file, "the OCI config file holds a pass_phrase but");
+        }
+        Ok(parsed)
     }
 
     /// Parses the text of a config file (read from `file`, used in messages) and selects
@@ -224,6 +228,26 @@ pub fn resolve_config_path(explicit: Option<&Path>, env: Env<'_>) -> Result<Path
     )))
 }
 
+/// The permission bits of `path` when its group or others may read it; `None` when only its owner
+/// can (or its mode cannot be read).
+pub fn readable_by_others(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then_some(mode)
+}
+
+/// Warns, as the OCI CLI does, when `path` (a file holding a secret, described by `what`) is
+/// readable by its group or by others.
+pub fn warn_if_readable_by_others(path: &Path, what: &str) {
+    if let Some(mode) = readable_by_others(path) {
+        tracing::warn!(
+            file = %path.display(),
+            mode = format!("{mode:o}"),
+            "{what} is readable by group or others; run chmod 600 on it"
+        );
+    }
+}
+
 /// Which profile to use: the explicit one, else `OCI_CLI_PROFILE`, else `DEFAULT`.
 pub fn resolve_profile(explicit: Option<&str>, env: Env<'_>) -> String {
     let named = |p: &str| Some(p.trim().to_string()).filter(|p| !p.is_empty());
@@ -252,6 +276,21 @@ pub fn expand_tilde(path: &str, env: Env<'_>) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_readable_by_group_or_others_are_detected() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config");
+        std::fs::write(&file, "[DEFAULT]\n").unwrap();
+        for (mode, flagged) in
+            [(0o600, None), (0o400, None), (0o640, Some(0o640)), (0o604, Some(0o604))]
+        {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(readable_by_others(&file), flagged, "mode {mode:o}");
+        }
+        assert_eq!(readable_by_others(&dir.path().join("missing")), None);
+    }
     use crate::error::ErrorCode;
     use std::collections::HashMap;
 

@@ -18,7 +18,6 @@ use aws_lc_rs::rsa::KeyPair;
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine as _;
 use md5::{Digest, Md5};
-use tracing::warn;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -32,7 +31,7 @@ pub fn load_key_file(path: &Path, passphrase: Option<&str>) -> Result<KeyPair> {
             path.display()
         ))
     })?;
-    warn_if_readable_by_others(path);
+    super::config_file::warn_if_readable_by_others(path, "the private key file");
     parse_key(&bytes, passphrase, &path.display().to_string())
 }
 
@@ -319,26 +318,6 @@ pub fn check_fingerprint(
         origin.key_setting,
         origin.settings
     )))
-}
-
-/// Logs a warning when a private key file can be read by group or others.
-fn warn_if_readable_by_others(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o044 != 0 {
-                warn!(
-                    path = %path.display(),
-                    mode = format!("{mode:o}"),
-                    "private key file is readable by group or others; run chmod 600 on it"
-                );
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 #[cfg(test)]

@@ -58,6 +58,7 @@ impl SecurityTokenProvider {
         }
         let key = Arc::new(key);
         let (stamp, token) = read_token(&token_path)?;
+        super::config_file::warn_if_readable_by_others(&token_path, "the session token file");
         let credentials = Arc::new(Credentials { key_id: format!("ST${token}"), key: key.clone() });
         let tenancy = profile.get("tenancy").map(str::to_string);
         tracing::info!(token_file = %token_path.display(), profile = %profile.describe(), "using OCI session token");

@@ -32,8 +32,9 @@ pub(crate) static USER_AGENT: LazyLock<String> = LazyLock::new(|| {
     format!("{CLIENT_INFO} ({}/{})", std::env::consts::OS, std::env::consts::ARCH)
 });
 
-/// The `opc-client-info` header value.
-const CLIENT_INFO: &str = concat!("Oracle-ocikms-rust/", env!("CARGO_PKG_VERSION"));
+/// The `opc-client-info` header value: this project's name and version. OCI's own SDKs send
+/// `Oracle-<Language>SDK/<version>`; this client is not one of Oracle's, so it does not say so.
+const CLIENT_INFO: &str = concat!("ocikms/", env!("CARGO_PKG_VERSION"));
 
 const API_VERSION: &str = "20180608";
 
@@ -597,6 +598,14 @@ fn decode_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_names_itself_not_oracle() {
+        for value in [CLIENT_INFO, USER_AGENT.as_str()] {
+            assert!(value.starts_with(concat!("ocikms/", env!("CARGO_PKG_VERSION"))), "{value}");
+            assert!(!value.to_ascii_lowercase().contains("oracle"), "{value}");
+        }
+    }
 
     #[test]
     fn a_timeout_too_large_for_the_clock_is_capped_not_a_panic() {
