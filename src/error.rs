@@ -191,6 +191,21 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `err` and its sources, joined by `": "`, each cause once (reqwest's and the transport's own
+/// messages hide the cause that says what went wrong).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

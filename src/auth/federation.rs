@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::auth::metadata::error_chain;
 use crate::auth::{CredentialProvider, Credentials, PrincipalType};
+use crate::error::error_chain;
 use crate::error::{Error, ErrorCode, Result, ServiceDetails};
 
 /// The most a token is refreshed ahead of its expiry (the OCI SDKs' buffer).
@@ -133,11 +133,6 @@ impl SessionToken {
             .as_ref()
             .is_none_or(|n| n.as_slice() == public.modulus().big_endian_without_leading_zero())
     }
-}
-
-/// A new `opc-request-id`: 32 lower-case hex characters.
-pub fn new_request_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
 }
 
 /// Sends a token request and returns its JSON answer; `what` names the service in errors (e.g.

@@ -164,7 +164,7 @@ impl InstancePrincipalSource {
             .post(parsed)
             .header("content-type", "application/json")
             .header("accept", "application/json")
-            .header("opc-request-id", crate::auth::federation::new_request_id())
+            .header("opc-request-id", crate::request_id::new_request_id())
             .timeout(TOKEN_REQUEST_TIMEOUT)
             .body(body.to_string());
         for (name, value) in signed.to_pairs() {

@@ -117,7 +117,8 @@ impl MetadataClient {
 
 /// The error for a metadata request that got no answer: says what was tried and what else to use.
 fn unreachable_error(url: &str, err: &reqwest::Error) -> Error {
-    let reason = if err.is_timeout() { "timed out".to_string() } else { error_chain(err) };
+    let reason =
+        if err.is_timeout() { "timed out".to_string() } else { crate::error::error_chain(err) };
     Error::new(
         ErrorCode::Credentials,
         format!(
@@ -129,18 +130,4 @@ fn unreachable_error(url: &str, err: &reqwest::Error) -> Error {
         ),
     )
     .retryable(true)
-}
-
-/// An error and its sources, joined by `: ` (reqwest's own message hides the cause).
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text = format!("{text}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    text
 }

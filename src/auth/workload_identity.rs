@@ -23,8 +23,8 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use crate::auth::federation::{
-    new_request_id, read_token_response, SessionKeys, SessionToken, SessionTokenProvider,
-    TokenSource, TOKEN_REQUEST_TIMEOUT,
+    read_token_response, SessionKeys, SessionToken, SessionTokenProvider, TokenSource,
+    TOKEN_REQUEST_TIMEOUT,
 };
 use crate::auth::regions::resolve_region_with;
 use crate::auth::resource_principal::{REGION_ENV, VERSION_ENV};
@@ -167,7 +167,7 @@ impl TokenSource for WorkloadIdentitySource {
             .http
             .post(url)
             .header("content-type", "application/json")
-            .header("opc-request-id", new_request_id())
+            .header("opc-request-id", crate::request_id::new_request_id())
             .timeout(TOKEN_REQUEST_TIMEOUT)
             .header("authorization", format!("Bearer {}", sa_token.trim()))
             .body(body);

@@ -4,9 +4,9 @@
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime};
 
+use crate::request_id::new_request_id;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use rand::RngCore;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -158,18 +158,6 @@ impl Endpoint {
             None => url.path().to_owned(),
         }
     }
-}
-
-/// 32 lower-case hex characters, fresh per attempt.
-fn new_request_id() -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes
-        .iter()
-        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]])
-        .map(char::from)
-        .collect()
 }
 
 /// One HTTP request to send (possibly several times).
@@ -617,7 +605,7 @@ mod tests {
     }
 
     #[test]
-    fn urls_hosts_and_request_ids() {
+    fn urls_and_hosts() {
         let http = HttpClient::new(tls_config(None).unwrap());
         let endpoint = |url| Endpoint::new(&http, "crypto_endpoint", url).unwrap();
         let e = endpoint("https://v-crypto.kms.r.oraclecloud.com/");
@@ -629,10 +617,6 @@ mod tests {
         assert_eq!(local.path(&["encrypt"]), "/20180608/encrypt");
         assert_eq!(endpoint("https://h:443").origin.host_header(), "h");
         assert_eq!(endpoint("https://h/prefix/").path(&["encrypt"]), "/prefix/20180608/encrypt");
-        let id = new_request_id();
-        assert_eq!(id.len(), 32);
-        assert!(id.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
-        assert_ne!(id, new_request_id());
         assert_eq!(
             Endpoint::parse("crypto_endpoint", "ftp://x").unwrap_err().code(),
             ErrorCode::Config

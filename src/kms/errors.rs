@@ -141,7 +141,7 @@ fn not_authenticated_advice(op: &Operation, message: &str) -> String {
 
 /// Maps a transport failure (DNS, connect, proxy, TLS, reset, malformed HTTP).
 pub(crate) fn network_error(op: &Operation, err: &(dyn std::error::Error + 'static)) -> Error {
-    let chain = error_chain(err);
+    let chain = crate::error::error_chain(err);
     if is_untrusted_certificate(err, &chain) {
         return Error::new(
             ErrorCode::Network,
@@ -181,20 +181,6 @@ fn is_proxy_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
         Some(super::http::TransportError::Failed { stage: super::http::Stage::Proxy, source })
             if source.kind() == std::io::ErrorKind::PermissionDenied
     )
-}
-
-/// `err` and its sources, joined by `": "`.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
 }
 
 /// Whether certificate verification failed (unknown issuer, bad name, expired...).
