@@ -124,6 +124,11 @@ pub struct SealConfig {
     /// environment variables (Vault does): Vault's stock seal never reads that variable, so an
     /// admin host that sets it for the `oci` CLI must not change which key the seal uses.
     pub profile_from_env: bool,
+    /// How long one HTTP attempt may wait for an answer before it is abandoned and retried on a
+    /// new connection (`attempt_timeout`); never beyond the call's remaining deadline.
+    pub attempt_timeout: Duration,
+    /// Allow `http://` endpoints that are not loopback addresses (`allow_plaintext_http`).
+    pub allow_plaintext_http: bool,
 }
 
 /// API-key credentials given in the seal configuration (OpenBao's `ocikms` keys), used instead
@@ -309,6 +314,8 @@ impl SealConfig {
             max_attempts: max_retries(map)? + 1,
             api_key_credentials,
             profile_from_env: !disallow_env_vars,
+            attempt_timeout: Duration::from_secs(10),
+            allow_plaintext_http: false,
         })
     }
 }

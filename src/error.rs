@@ -191,7 +191,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// `err` and its sources, joined by `": "`, each cause once (reqwest's and the transport's own
+/// `err` and its sources, joined by `": "`, each cause once (the transport's own
 /// messages hide the cause that says what went wrong).
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![err.to_string()];

@@ -14,6 +14,7 @@ pub mod config;
 pub mod envelope;
 pub mod error;
 pub mod ffi;
+pub mod http;
 pub mod kms;
 pub mod request_id;
 pub mod seal;

@@ -149,13 +149,7 @@ async fn fingerprint_mismatch_names_both_fingerprints() {
 async fn expired_session_token_says_to_refresh_it() {
     let emu = Emulator::start();
     let url = format!("{}/_emulator/token-lifetime", emu.field("crypto_endpoint"));
-    let resp = ocikms::kms::http_client(None)
-        .unwrap()
-        .put(url)
-        .body(r#"{"seconds":1}"#)
-        .send()
-        .await
-        .unwrap();
+    let resp = common::admin_client(None).put(url).body(r#"{"seconds":1}"#).send().await.unwrap();
     assert!(resp.status().is_success(), "token-lifetime: {}", resp.status());
     emu.admin_post("session-token/refresh", json!({})).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -376,8 +370,7 @@ async fn signed_post(emu: &Emulator, path: &str, body: &[u8]) -> (u16, String) {
         creds.key.as_ref(),
     )
     .unwrap();
-    let mut req = ocikms::kms::http_client(None)
-        .unwrap()
+    let mut req = common::admin_client(None)
         .post(format!("{endpoint}{path}"))
         .header("content-type", "application/json")
         .body(body.to_vec());

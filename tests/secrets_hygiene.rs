@@ -213,7 +213,7 @@ async fn no_secret_reaches_a_log_line_or_an_error_message() {
     errors.push(format!("{creds:?} {}", provider.describe()));
     // An expired session token: its error, and the 401 after the emulator's own expiry.
     let url = format!("{}/_emulator/token-lifetime", emu.field("crypto_endpoint"));
-    let admin = ocikms::kms::http_client(None).unwrap();
+    let admin = common::admin_client(None);
     admin.put(url).body(r#"{"seconds":1}"#).send().await.unwrap();
     emu.admin_post("session-token/refresh", json!({})).await;
     let expired = std::fs::read_to_string(emu.state.path().join("oci/session/token")).unwrap();

@@ -2,11 +2,14 @@
 //! Who the seal authenticates as, with the OCIDs an operator needs to write IAM policies: from
 //! the OCI config profile, the instance certificate, or the session token's claims.
 
+use std::sync::Arc;
+
 use ocikms::auth::config_file::OciProfile;
 use ocikms::auth::federation;
 use ocikms::auth::metadata::{MetadataClient, LEAF_CERT_PATH};
 use ocikms::auth::PrincipalType;
 use ocikms::config::{process_env, AuthType, SealConfig};
+use ocikms::http::HttpClient;
 use ocikms::{Error, Result};
 use serde::Serialize;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -111,8 +114,8 @@ pub struct InstanceMetadata {
 
 /// Reads the instance metadata (region and identity certificate).
 pub async fn instance_metadata(config: &SealConfig) -> Result<InstanceMetadata> {
-    let http = ocikms::kms::http_client(config.ca_cert.as_deref())?;
-    let metadata = MetadataClient::from_env(&process_env, http);
+    let tls = ocikms::http::tls_config(config.ca_cert.as_deref())?;
+    let metadata = MetadataClient::from_env(&process_env, Arc::new(HttpClient::new(tls)));
     let base_url = metadata.url("");
     let region = metadata.region().await?;
     let pem = metadata.leaf_certificate().await?;

@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 use crate::auth::{CredentialProvider, Credentials, PrincipalType};
 use crate::error::error_chain;
 use crate::error::{Error, ErrorCode, Result, ServiceDetails};
+use crate::http::{HttpResponse, TransportError};
 
 /// The most a token is refreshed ahead of its expiry (the OCI SDKs' buffer).
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -135,43 +136,39 @@ impl SessionToken {
     }
 }
 
-/// Sends a token request and returns its JSON answer; `what` names the service in errors (e.g.
-/// "the instance principal federation service") and `hint` says what to check when it refuses.
+/// The JSON answer to a token request (`sent`: its response, or why there is none); `what`
+/// names the service in errors (e.g. "the instance principal federation service") and `hint`
+/// says what to check when it refuses.
 ///
 /// 401/403/404 answers are [`ErrorCode::NotAuthenticated`] (the principal was refused), 429 and
 /// 5xx answers and network failures are retryable. Error messages never quote a successful body.
-pub async fn read_token_response(
-    request: reqwest::RequestBuilder,
+pub fn read_token_response(
+    sent: std::result::Result<HttpResponse, TransportError>,
     what: &str,
     url: &str,
     hint: &str,
 ) -> Result<serde_json::Value> {
-    let network = |err: reqwest::Error| {
-        let reason = if err.is_timeout() { "timed out".to_string() } else { error_chain(&err) };
-        Error::new(ErrorCode::Network, format!("could not reach {what} at {url}: {reason}"))
-            .retryable(true)
-    };
-    let response = request.send().await.map_err(network)?;
-    let status = response.status();
-    let request_id = response
-        .headers()
-        .get("opc-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let body = response.text().await.map_err(network)?;
-    if status.is_success() {
-        return serde_json::from_str(&body).map_err(|_| {
+    let response = sent.map_err(|err| {
+        Error::new(
+            ErrorCode::Network,
+            format!("could not reach {what} at {url}: {}", error_chain(&err)),
+        )
+        .retryable(true)
+    })?;
+    let status = response.status;
+    let request_id = response.header("opc-request-id").unwrap_or_default().to_string();
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(&response.body).map_err(|_| {
             Error::internal(format!(
-                "{what} at {url} answered HTTP {} with a body that is not JSON",
-                status.as_u16()
+                "{what} at {url} answered HTTP {status} with a body that is not JSON"
             ))
         });
     }
+    let body = String::from_utf8_lossy(&response.body);
     let details: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
     let field =
         |name: &str| details.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let (code, retryable) = match status.as_u16() {
+    let (code, retryable) = match status {
         401 | 403 | 404 => (ErrorCode::NotAuthenticated, false),
         429 => (ErrorCode::Throttled, true),
         500..=599 => (ErrorCode::ServiceUnavailable, true),
@@ -186,7 +183,7 @@ pub async fn read_token_response(
     Err(Error::new(code, format!("{what} at {url} refused the request: {hint}"))
         .retryable(retryable)
         .with_service(ServiceDetails {
-            status: status.as_u16(),
+            status,
             code: field("code"),
             message,
             opc_request_id: request_id,

@@ -32,6 +32,7 @@ use crate::auth::regions::{resolve_region_with, DEFAULT_REALM_ENV, REGION_METADA
 use crate::auth::PrincipalType;
 use crate::config::Env;
 use crate::error::{Error, Result};
+use crate::http::HttpClient;
 use crate::signing::{self, RequestParts, FEDERATION_SIGNED_HEADERS};
 
 /// `OCI_SDK_AUTH_CLIENT_REGION_URL`: overrides the federation endpoint's host.
@@ -50,7 +51,7 @@ pub type InstancePrincipalProvider = SessionTokenProvider<InstancePrincipalSourc
 /// federation services.
 pub fn instance_principal_provider(
     env: Env<'_>,
-    http: reqwest::Client,
+    http: Arc<HttpClient>,
 ) -> InstancePrincipalProvider {
     let endpoint_override = env(AUTH_CLIENT_REGION_URL_ENV).filter(|v| !v.trim().is_empty());
     let region_env = [REGION_METADATA_ENV, DEFAULT_REALM_ENV]
@@ -58,7 +59,7 @@ pub fn instance_principal_provider(
         .filter_map(|name| env(name).map(|value| (name, value)))
         .collect();
     SessionTokenProvider::new(InstancePrincipalSource {
-        metadata: MetadataClient::from_env(env, http.clone()),
+        metadata: MetadataClient::from_env(env, Arc::clone(&http)),
         federation_http: http,
         endpoint_override,
         region_env,
@@ -71,7 +72,7 @@ pub fn instance_principal_provider(
 /// Fetches instance principal session tokens (see the module docs).
 pub struct InstancePrincipalSource {
     metadata: MetadataClient,
-    federation_http: reqwest::Client,
+    federation_http: Arc<HttpClient>,
     endpoint_override: Option<String>,
     /// The region-resolution variables, captured at creation.
     region_env: Vec<(&'static str, String)>,
@@ -141,7 +142,7 @@ impl InstancePrincipalSource {
         identity: &InstanceIdentity,
         body: &str,
     ) -> Result<Zeroizing<String>> {
-        let parsed = reqwest::Url::parse(url)
+        let parsed = url::Url::parse(url)
             .map_err(|err| Error::config(format!("invalid federation endpoint {url}: {err}")))?;
         let path_and_query = match parsed.query() {
             Some(query) => format!("{}?{query}", parsed.path()),
@@ -159,25 +160,19 @@ impl InstancePrincipalSource {
         };
         let key_id = federation_key_id(&identity.tenancy, &identity.leaf_der);
         let signed = signing::sign(&parts, FEDERATION_SIGNED_HEADERS, &key_id, &identity.leaf_key)?;
-        let mut request = self
+        let request_id = crate::request_id::new_request_id();
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("opc-request-id", request_id.as_str()),
+        ];
+        headers.extend(signed.to_pairs());
+        let sent = self
             .federation_http
-            .post(parsed)
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .header("opc-request-id", crate::request_id::new_request_id())
-            .timeout(TOKEN_REQUEST_TIMEOUT)
-            .body(body.to_string());
-        for (name, value) in signed.to_pairs() {
-            request = request.header(name, value);
-        }
-        read_token_response(
-            request,
-            "the instance principal federation service",
-            url,
-            FEDERATION_HINT,
-        )
-        .await
-        .and_then(|json| token_field(&json, url))
+            .fetch("POST", &parsed, &headers, body.as_bytes(), TOKEN_REQUEST_TIMEOUT)
+            .await;
+        read_token_response(sent, "the instance principal federation service", url, FEDERATION_HINT)
+            .and_then(|json| token_field(&json, url))
     }
 }
 

@@ -5,12 +5,15 @@
 //! Base URL `http://169.254.169.254/opc/v2`, overridable with `OCI_METADATA_BASE_URL`; every
 //! request carries `Authorization: Bearer Oracle`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use url::Url;
 use zeroize::Zeroizing;
 
 use crate::config::Env;
 use crate::error::{Error, ErrorCode, Result};
+use crate::http::{HttpClient, TransportError};
 
 /// The metadata service's base URL on OCI compute instances.
 pub const DEFAULT_METADATA_BASE_URL: &str = "http://169.254.169.254/opc/v2";
@@ -32,22 +35,22 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 const ATTEMPTS: u32 = 3;
 
 /// A client of the instance metadata service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MetadataClient {
     base_url: String,
-    http: reqwest::Client,
+    http: Arc<HttpClient>,
 }
 
 impl MetadataClient {
     /// A client for `OCI_METADATA_BASE_URL` (looked up in `env`), or the default base URL when it
     /// is unset or empty.
-    pub fn from_env(env: Env<'_>, http: reqwest::Client) -> Self {
+    pub fn from_env(env: Env<'_>, http: Arc<HttpClient>) -> Self {
         let base = env(METADATA_BASE_URL_ENV).filter(|v| !v.trim().is_empty());
         MetadataClient::new(base.as_deref().unwrap_or(DEFAULT_METADATA_BASE_URL), http)
     }
 
     /// A client for an explicit base URL (such as `http://127.0.0.1:8080/opc/v2`).
-    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
+    pub fn new(base_url: &str, http: Arc<HttpClient>) -> Self {
         MetadataClient { base_url: base_url.trim().trim_end_matches('/').to_string(), http }
     }
 
@@ -63,21 +66,22 @@ impl MetadataClient {
 
     /// The instance's leaf certificate (PEM).
     pub async fn leaf_certificate(&self) -> Result<String> {
-        self.get(LEAF_CERT_PATH).await
+        Ok(self.get(LEAF_CERT_PATH).await?.to_string())
     }
 
     /// The leaf certificate's private key (PEM). Secret: zeroed on drop.
     pub async fn leaf_private_key(&self) -> Result<Zeroizing<String>> {
-        self.get(LEAF_KEY_PATH).await.map(Zeroizing::new)
+        self.get(LEAF_KEY_PATH).await
     }
 
     /// The intermediate certificate(s) (PEM).
     pub async fn intermediate_certificate(&self) -> Result<String> {
-        self.get(INTERMEDIATE_CERT_PATH).await
+        Ok(self.get(INTERMEDIATE_CERT_PATH).await?.to_string())
     }
 
-    /// GETs `path` under the base URL, retrying connection failures and 5xx answers briefly.
-    async fn get(&self, path: &str) -> Result<String> {
+    /// GETs `path` under the base URL, retrying connection failures and 5xx answers briefly. The
+    /// text is zeroed on drop (it may be the identity key).
+    async fn get(&self, path: &str) -> Result<Zeroizing<String>> {
         let url = self.url(path);
         let mut attempt = 1;
         loop {
@@ -91,34 +95,36 @@ impl MetadataClient {
         }
     }
 
-    async fn get_once(&self, url: &str) -> Result<String> {
+    async fn get_once(&self, url: &str) -> Result<Zeroizing<String>> {
+        let parsed = Url::parse(url).map_err(|err| {
+            Error::config(format!(
+                "the instance metadata URL {url} is not valid ({err}): check \
+                 {METADATA_BASE_URL_ENV}"
+            ))
+        })?;
+        let headers = [("authorization", "Bearer Oracle")];
         let response = self
             .http
-            .get(url)
-            .header("Authorization", "Bearer Oracle")
-            .timeout(REQUEST_TIMEOUT)
-            .send()
+            .fetch("GET", &parsed, &headers, b"", REQUEST_TIMEOUT)
             .await
             .map_err(|err| unreachable_error(url, &err))?;
-        let status = response.status();
-        let body = response.text().await.map_err(|err| unreachable_error(url, &err))?;
-        if !status.is_success() {
+        let body = Zeroizing::new(String::from_utf8_lossy(&response.body).into_owned());
+        if !(200..300).contains(&response.status) {
             let snippet: String = body.chars().take(200).collect();
             return Err(Error::credentials(format!(
                 "the instance metadata service answered HTTP {} for {url}: {}",
-                status.as_u16(),
+                response.status,
                 snippet.trim()
             ))
-            .retryable(status.is_server_error()));
+            .retryable(response.status >= 500));
         }
         Ok(body)
     }
 }
 
 /// The error for a metadata request that got no answer: says what was tried and what else to use.
-fn unreachable_error(url: &str, err: &reqwest::Error) -> Error {
-    let reason =
-        if err.is_timeout() { "timed out".to_string() } else { crate::error::error_chain(err) };
+fn unreachable_error(url: &str, err: &TransportError) -> Error {
+    let reason = crate::error::error_chain(err);
     Error::new(
         ErrorCode::Credentials,
         format!(

@@ -122,7 +122,8 @@ pub fn provider_from_config_with_env(
             Ok(Arc::new(session_token::SecurityTokenProvider::from_profile(&profile()?, env)?))
         }
         AuthType::InstancePrincipal => {
-            let http = crate::kms::http_client(config.ca_cert.as_deref())?;
+            let http = crate::http::tls_config(config.ca_cert.as_deref())?;
+            let http = Arc::new(crate::http::HttpClient::new(http));
             Ok(Arc::new(instance_principal::instance_principal_provider(env, http)))
         }
         AuthType::ResourcePrincipal => {
@@ -130,7 +131,10 @@ pub fn provider_from_config_with_env(
         }
         AuthType::WorkloadIdentity => {
             let settings = workload_identity::WorkloadIdentitySettings::from_env_with(env)?;
-            let http = |ca: &std::path::Path| crate::kms::http_client(Some(ca));
+            let http = |ca: &std::path::Path| {
+                let tls = crate::http::tls_config(Some(ca))?;
+                Ok(Arc::new(crate::http::HttpClient::new(tls)))
+            };
             Ok(Arc::new(workload_identity::workload_identity_provider(settings, http)?))
         }
     }
@@ -157,6 +161,8 @@ mod factory_tests {
             max_attempts: 1,
             api_key_credentials: None,
             profile_from_env: true,
+            attempt_timeout: Duration::from_secs(1),
+            allow_plaintext_http: false,
         }
     }
 

@@ -31,6 +31,7 @@ use crate::auth::resource_principal::{REGION_ENV, VERSION_ENV};
 use crate::auth::PrincipalType;
 use crate::config::Env;
 use crate::error::{Error, Result};
+use crate::http::HttpClient;
 
 /// `KUBERNETES_SERVICE_HOST`: the cluster's API service host, where the proxymux listens too.
 pub const KUBERNETES_SERVICE_HOST_ENV: &str = "KUBERNETES_SERVICE_HOST";
@@ -120,7 +121,7 @@ impl WorkloadIdentitySettings {
 /// exchange.
 pub fn workload_identity_provider(
     settings: WorkloadIdentitySettings,
-    http_client: impl FnOnce(&Path) -> Result<reqwest::Client>,
+    http_client: impl FnOnce(&Path) -> Result<Arc<HttpClient>>,
 ) -> Result<WorkloadIdentityProvider> {
     std::fs::metadata(&settings.ca_cert).map_err(|err| {
         Error::credentials(format!(
@@ -140,7 +141,7 @@ pub fn workload_identity_provider(
 /// Exchanges service account tokens for session tokens (see the module docs).
 pub struct WorkloadIdentitySource {
     settings: WorkloadIdentitySettings,
-    http: reqwest::Client,
+    http: Arc<HttpClient>,
     session_keys: SessionKeys,
 }
 
@@ -163,17 +164,21 @@ impl TokenSource for WorkloadIdentitySource {
         let session_key = self.session_keys.take().await?;
         let body = serde_json::json!({ "podKey": public_key_pem(&session_key)? }).to_string();
         let url = &self.settings.endpoint;
-        let request = self
+        let parsed = url::Url::parse(url)
+            .map_err(|err| Error::config(format!("invalid proxymux endpoint {url}: {err}")))?;
+        let bearer = bearer(sa_token.trim());
+        let request_id = crate::request_id::new_request_id();
+        let headers = [
+            ("content-type", "application/json"),
+            ("opc-request-id", request_id.as_str()),
+            ("authorization", bearer.as_str()),
+        ];
+        let sent = self
             .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("opc-request-id", crate::request_id::new_request_id())
-            .timeout(TOKEN_REQUEST_TIMEOUT)
-            .header("authorization", format!("Bearer {}", sa_token.trim()))
-            .body(body);
+            .fetch("POST", &parsed, &headers, body.as_bytes(), TOKEN_REQUEST_TIMEOUT)
+            .await;
         let answer =
-            read_token_response(request, "the OKE workload identity proxymux", url, PROXYMUX_HINT)
-                .await?;
+            read_token_response(sent, "the OKE workload identity proxymux", url, PROXYMUX_HINT)?;
         let token = decode_proxymux_answer(&answer).map_err(|why| {
             Error::internal(format!(
                 "the answer of the OKE workload identity proxymux at {url} {why}"
@@ -194,6 +199,15 @@ impl TokenSource for WorkloadIdentitySource {
     fn describe(&self) -> String {
         format!("OKE workload identity (region {})", self.settings.region)
     }
+}
+
+/// The `Authorization` value that presents the service account token, zeroed on drop (sized up
+/// front, so no reallocation leaves a copy behind).
+fn bearer(token: &str) -> Zeroizing<String> {
+    let mut value = Zeroizing::new(String::with_capacity("Bearer ".len() + token.len()));
+    value.push_str("Bearer ");
+    value.push_str(token);
+    value
 }
 
 /// The PEM (`PUBLIC KEY`, SPKI) of a key's public half.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MPL-2.0
 //! The KMS client: signed, retried calls to the crypto and management endpoints.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::request_id::new_request_id;
@@ -18,23 +18,17 @@ use crate::config::SealConfig;
 use crate::error::{Error, ErrorCode, Result};
 use crate::signing::{self, RequestParts};
 
+use crate::http::{
+    is_cleartext_to_network, tls_config, HttpClient, HttpRequest, Interrupt, Origin,
+    TransportError, CLIENT_INFO, USER_AGENT,
+};
+
 use super::errors::{network_error, service_error, Operation};
-use super::http::{HttpClient, HttpRequest, Interrupt, Origin, TransportError};
 use super::models::{
     DecryptRequest, DecryptedData, EncryptRequest, EncryptedData, GenerateKeyRequest,
     GeneratedKeyData, Key, KeyShape, KeyVersion,
 };
 use super::retry::{parse_retry_after, RetryPolicy};
-use super::transport::tls_config;
-
-/// The `User-Agent` sent on every request.
-pub(crate) static USER_AGENT: LazyLock<String> = LazyLock::new(|| {
-    format!("{CLIENT_INFO} ({}/{})", std::env::consts::OS, std::env::consts::ARCH)
-});
-
-/// The `opc-client-info` header value: this project's name and version. OCI's own SDKs send
-/// `Oracle-<Language>SDK/<version>`; this client is not one of Oracle's, so it does not say so.
-const CLIENT_INFO: &str = concat!("ocikms/", env!("CARGO_PKG_VERSION"));
 
 const API_VERSION: &str = "20180608";
 
@@ -124,10 +118,33 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint of config value `value` (named `config_key` in errors).
-    fn new(http: &HttpClient, config_key: &str, value: &str) -> Result<Endpoint> {
+    /// The endpoint of config value `value` (named `config_key` in errors). Plain `http://` to
+    /// anything but a loopback address needs `allow_plaintext_http`: a typo must not send data
+    /// keys and plaintexts across a network unencrypted.
+    fn new(
+        http: &HttpClient,
+        config_key: &str,
+        value: &str,
+        allow_plaintext_http: bool,
+    ) -> Result<Endpoint> {
         let base = Endpoint::parse(config_key, value)?;
         let display = base.origin().ascii_serialization();
+        if is_cleartext_to_network(&base) {
+            if !allow_plaintext_http {
+                return Err(Error::config(format!(
+                    "{config_key} {display} is plain http:// to a host that is not a loopback \
+                     address: data keys and plaintexts would cross the network unencrypted. Use \
+                     https://, or set allow_plaintext_http = true if the clear text is intended \
+                     (e.g. a TLS-terminating sidecar on a private link)"
+                )));
+            }
+            let endpoint = display.as_str();
+            tracing::warn!(
+                endpoint,
+                "{config_key} is plain http:// to a non-loopback host (allow_plaintext_http = \
+                 true): data keys and plaintexts cross the network UNENCRYPTED"
+            );
+        }
         Ok(Endpoint { origin: http.origin(&base)?, base, display })
     }
 
@@ -208,17 +225,20 @@ pub struct KmsClient {
     crypto: Endpoint,
     management: Option<Endpoint>,
     retry: RetryPolicy,
+    /// How long one attempt may wait for its answer (`attempt_timeout`).
+    attempt_timeout: Duration,
 }
 
 impl KmsClient {
     /// A client for the endpoints of `config`, signing with `provider`'s credentials.
     pub fn new(config: &SealConfig, provider: Arc<dyn CredentialProvider>) -> Result<KmsClient> {
         let http = HttpClient::new(tls_config(config.ca_cert.as_deref())?);
-        let crypto = Endpoint::new(&http, "crypto_endpoint", &config.crypto_endpoint)?;
+        let allow = config.allow_plaintext_http;
+        let crypto = Endpoint::new(&http, "crypto_endpoint", &config.crypto_endpoint, allow)?;
         let management = config
             .management_endpoint
             .as_deref()
-            .map(|m| Endpoint::new(&http, "management_endpoint", m))
+            .map(|m| Endpoint::new(&http, "management_endpoint", m, allow))
             .transpose()?;
         Ok(KmsClient {
             http: Arc::new(http),
@@ -226,6 +246,7 @@ impl KmsClient {
             crypto,
             management,
             retry: RetryPolicy::new(config.max_attempts),
+            attempt_timeout: config.attempt_timeout,
         })
     }
 
@@ -466,7 +487,8 @@ impl KmsClient {
             Err(error) => return Ok(Err(Failure { error, retry_after: None })),
         };
         let origin = &req.endpoint.origin;
-        let resp = match self.http.send_async(origin, message, ctx.interrupt()).await {
+        let stop = ctx.interrupt().for_attempt(self.attempt_timeout);
+        let resp = match self.http.send_async(origin, message, stop).await {
             Ok(resp) => resp,
             Err(TransportError::Cancelled) => return Err(ctx.cancelled(what)),
             Err(TransportError::DeadlineExceeded) => return Err(ctx.timed_out(what)),
@@ -607,7 +629,7 @@ mod tests {
     #[test]
     fn urls_and_hosts() {
         let http = HttpClient::new(tls_config(None).unwrap());
-        let endpoint = |url| Endpoint::new(&http, "crypto_endpoint", url).unwrap();
+        let endpoint = |url| Endpoint::new(&http, "crypto_endpoint", url, false).unwrap();
         let e = endpoint("https://v-crypto.kms.r.oraclecloud.com/");
         let path = e.path(&["keys", "ocid1.key.oc1..a/b", "keyVersions"]);
         assert_eq!(path, "/20180608/keys/ocid1.key.oc1..a%2Fb/keyVersions");

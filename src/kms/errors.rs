@@ -177,8 +177,8 @@ pub(crate) fn network_error(op: &Operation, err: &(dyn std::error::Error + 'stat
 /// Whether an HTTP proxy refused the tunnel with a 4xx (a retry cannot change that).
 fn is_proxy_refusal(err: &(dyn std::error::Error + 'static)) -> bool {
     matches!(
-        err.downcast_ref::<super::http::TransportError>(),
-        Some(super::http::TransportError::Failed { stage: super::http::Stage::Proxy, source })
+        err.downcast_ref::<crate::http::TransportError>(),
+        Some(crate::http::TransportError::Failed { stage: crate::http::Stage::Proxy, source })
             if source.kind() == std::io::ErrorKind::PermissionDenied
     )
 }

@@ -11,8 +11,8 @@ use crate::auth::{CredentialProvider, Credentials, PrincipalType};
 use crate::error::{Error, Result};
 
 use super::errors::{service_error, Operation};
-use super::http::{read_response, ByteSource, Interrupt, Stage, TransportError, MAX_BODY};
 use super::models::{DecryptedData, EncryptedData, GeneratedKeyData, Key, KeyVersion};
+use crate::http::{read_response, ByteSource, Interrupt, Stage, TransportError, MAX_BODY};
 
 /// A principal that only describes itself (it has no credentials): what error wording needs.
 pub(crate) struct NamedPrincipal(pub &'static str, pub PrincipalType);

@@ -11,12 +11,9 @@ mod client;
 mod errors;
 #[doc(hidden)]
 pub mod fuzzing;
-mod http;
 mod models;
 mod retry;
-mod transport;
 
 pub use client::{CallContext, GeneratedKey, KmsClient};
 pub use models::{EncryptedData, Key, KeyShape, KeyVersion};
 pub use retry::{is_retryable_status, parse_retry_after, RetryPolicy};
-pub use transport::{http_client, tls_config};

@@ -199,7 +199,7 @@ impl Drop for Emulator {
 }
 
 /// An HTTP client for the admin API, trusting the emulator's CA when it runs with `--tls`.
-fn admin_client(ca: Option<&Path>) -> reqwest::Client {
+pub fn admin_client(ca: Option<&Path>) -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(ca) = ca {
         let pem = std::fs::read(ca).expect("read the emulator CA");

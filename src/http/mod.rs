@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MPL-2.0
-//! The KMS client's HTTP/1.1 transport: blocking I/O on the calling thread, with keep-alive
-//! connections pooled per origin.
+//! The library's one HTTP/1.1 client, for every outbound call (KMS, instance metadata,
+//! federation, workload identity): blocking I/O on the calling thread, with keep-alive
+//! connections pooled per origin, one TLS configuration ([`tls::tls_config`]), one proxy rule and
+//! one deadline model ([`Interrupt`]).
 //!
 //! A blocking caller (the C ABI, Go through cgo) gets its request written and its answer read
 //! on its own thread — no hand-off to an async runtime's worker and back, which cost more CPU than
@@ -10,14 +12,16 @@
 //! (as curl and reqwest read them; `http://` proxies, tunnelled with `CONNECT` for https).
 
 mod conn;
+mod fetch;
 mod interrupt;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 mod wire;
 
 use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hyper_util::client::proxy::matcher::Matcher;
@@ -30,13 +34,27 @@ use crate::error::{Error, Result};
 
 use conn::Conn;
 pub use interrupt::Interrupt;
+pub use tls::tls_config;
 use wire::{encode_request, Framing, Reader};
 pub(crate) use wire::{ByteSource, MAX_BODY};
 
-/// How long an idle connection is kept for reuse.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The `opc-client-info` header value of KMS calls: this project's name and version. OCI's own
+/// SDKs send `Oracle-<Language>SDK/<version>`; this client is not one of Oracle's, so it does not
+/// say so.
+pub const CLIENT_INFO: &str = concat!("ocikms/", env!("CARGO_PKG_VERSION"));
+
+/// The `User-Agent` sent on every request.
+pub static USER_AGENT: LazyLock<String> = LazyLock::new(|| {
+    format!("{CLIENT_INFO} ({}/{})", std::env::consts::OS, std::env::consts::ARCH)
+});
+
+/// How long an idle connection is kept for reuse: below the 60 s idle timeout of OCI's load
+/// balancers, so the client closes first.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 /// The most idle connections kept per origin.
 const MAX_IDLE: usize = 64;
+/// How often (at most) the idle connections of an origin are checked for ones the server closed.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where an exchange failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +108,11 @@ impl TransportError {
         TransportError::Failed { stage, source }
     }
 
+    /// Whether the attempt got no answer in time (its own bound, not the call's deadline).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, TransportError::Failed { source, .. } if source.kind() == io::ErrorKind::TimedOut)
+    }
+
     /// Whether the server closed or reset the connection (what a stale pooled one does).
     fn is_closed_connection(&self) -> bool {
         matches!(self, TransportError::Failed { source, .. } if matches!(
@@ -122,6 +145,20 @@ impl std::error::Error for TransportError {
     }
 }
 
+/// Whether `url` is plain `http://` to a host that is not a loopback address (`localhost`,
+/// `127.0.0.0/8`, `::1`): such a request crosses a network unencrypted.
+pub fn is_cleartext_to_network(url: &Url) -> bool {
+    if url.scheme() != "http" {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        Some(url::Host::Domain(name)) => !name.eq_ignore_ascii_case("localhost"),
+        None => true,
+    }
+}
+
 /// An HTTP proxy to go through.
 struct Proxy {
     host: String,
@@ -144,7 +181,40 @@ pub struct Origin {
     /// The name the TLS certificate must match; `None` for plain http.
     server_name: Option<ServerName<'static>>,
     proxy: Option<Proxy>,
-    idle: Mutex<Vec<(Conn, Instant)>>,
+    idle: Mutex<IdlePool>,
+}
+
+/// The idle connections of an origin, newest last, with when each was checked in.
+#[derive(Default)]
+struct IdlePool {
+    conns: Vec<(Conn, Instant)>,
+    /// When connections the server closed were last dropped.
+    pruned: Option<Instant>,
+}
+
+impl IdlePool {
+    /// Drops the connections idle too long and, at most every [`PRUNE_INTERVAL`], those the
+    /// server closed or sent something to (one `poll` for all), so that they do not linger in
+    /// `CLOSE_WAIT`.
+    fn prune(&mut self, now: Instant) {
+        self.conns.retain(|(_, since)| now.saturating_duration_since(*since) < IDLE_TIMEOUT);
+        if self.pruned.is_some_and(|at| now.saturating_duration_since(at) < PRUNE_INTERVAL) {
+            return;
+        }
+        self.pruned = Some(now);
+        let mut polls: Vec<libc::pollfd> = self
+            .conns
+            .iter()
+            .map(|(conn, _)| libc::pollfd { fd: conn.fd(), events: libc::POLLIN, revents: 0 })
+            .collect();
+        let count = libc::nfds_t::try_from(polls.len()).unwrap_or(0);
+        // SAFETY: `polls` holds `count` valid, initialised pollfds for the duration of the call.
+        if count == 0 || unsafe { libc::poll(polls.as_mut_ptr(), count, 0) } <= 0 {
+            return;
+        }
+        let mut readable = polls.iter().map(|p| p.revents != 0);
+        self.conns.retain_mut(|(conn, _)| !readable.next().unwrap_or(false) || conn.is_reusable());
+    }
 }
 
 impl Origin {
@@ -177,23 +247,36 @@ impl Origin {
         Ok(HttpRequest { method, message })
     }
 
+    /// The newest idle connection that can still carry a request (the others are dropped).
     fn checkout(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let (conn, since) = idle.pop()?;
-        if since.elapsed() < IDLE_TIMEOUT {
-            return Some(conn);
+        while let Some((mut conn, since)) = idle.conns.pop() {
+            if since.elapsed() >= IDLE_TIMEOUT {
+                // The newest is too old, so are all the others.
+                idle.conns.clear();
+                return None;
+            }
+            if conn.is_reusable() {
+                return Some(conn);
+            }
         }
-        // The newest is too old, so are all the others.
-        idle.clear();
         None
     }
 
+    /// Keeps `conn` for reuse.
     fn checkin(&self, conn: Conn) {
+        let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        if idle.len() >= MAX_IDLE {
-            idle.remove(0);
+        idle.prune(now);
+        if idle.conns.len() >= MAX_IDLE {
+            idle.conns.remove(0);
         }
-        idle.push((conn, Instant::now()));
+        idle.conns.push((conn, now));
+    }
+
+    /// Drops every idle connection (after one went silent: those idle as long are suspect too).
+    fn drop_idle(&self) {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner).conns.clear();
     }
 }
 
@@ -220,23 +303,23 @@ impl HttpResponse {
     }
 }
 
-/// The transport of one KMS client: TLS settings and the proxy rules.
+/// An HTTP client: TLS settings, the proxy rules, and the origins [`HttpClient::fetch`] used.
 pub struct HttpClient {
     tls: Arc<ClientConfig>,
     proxies: Matcher,
+    origins: fetch::Origins,
 }
 
 impl HttpClient {
     /// A client verifying servers with `tls`, with the proxies of the environment.
     pub fn new(tls: Arc<ClientConfig>) -> HttpClient {
-        HttpClient { tls, proxies: Matcher::from_env() }
+        HttpClient::with_proxies(tls, Matcher::from_env())
     }
 
     /// A client verifying servers with `tls` and following the proxy rules of `proxies` instead
-    /// of the environment's (tests).
-    #[cfg(test)]
+    /// of the environment's.
     pub(crate) fn with_proxies(tls: Arc<ClientConfig>, proxies: Matcher) -> HttpClient {
-        HttpClient { tls, proxies }
+        HttpClient { tls, proxies, origins: fetch::Origins::default() }
     }
 
     /// The origin of `url` (an http or https URL with a host), routed through the proxy the
@@ -269,7 +352,7 @@ impl HttpClient {
             port,
             host_header,
             server_name,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(IdlePool::default()),
         }))
     }
 
@@ -305,7 +388,9 @@ impl HttpClient {
     }
 
     /// Sends `req` to `origin` and reads the answer, on this thread. A pooled connection that
-    /// turns out to be closed by the server (before answering) is replaced once by a new one.
+    /// turns out to be closed by the server (before answering) is replaced once by a new one; one
+    /// that stays silent past the attempt's bound (see [`Interrupt::for_attempt`]) fails the
+    /// attempt and empties the origin's pool, so that a retry opens a new connection.
     pub fn send(
         &self,
         origin: &Origin,
@@ -331,7 +416,12 @@ impl HttpClient {
                 {
                     continue
                 }
-                Err((error, _)) => return Err(error),
+                Err((error, _)) => {
+                    if reused && error.is_timeout() {
+                        origin.drop_idle();
+                    }
+                    return Err(error);
+                }
             }
         }
     }

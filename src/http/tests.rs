@@ -14,10 +14,10 @@ use hyper_util::client::proxy::matcher::Matcher;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::tls::tls_config;
 use super::wire::MAX_BODY;
 use super::{HttpClient, HttpRequest, HttpResponse, Interrupt, Origin, Stage, TransportError};
 use crate::error::ErrorCode;
-use crate::kms::transport::tls_config;
 
 /// How long a script waits for the client before giving up (keeps a broken test from hanging).
 const PEER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -167,7 +167,7 @@ fn origin(client: &HttpClient, url: &Url) -> Arc<Origin> {
 
 /// How many idle connections `origin` keeps for reuse.
 fn pooled(origin: &Origin) -> usize {
-    origin.idle.lock().unwrap().len()
+    origin.idle.lock().unwrap().conns.len()
 }
 
 fn get(origin: &Origin, path: &str) -> HttpRequest {

@@ -19,18 +19,6 @@ pub fn tls_config(ca_cert: Option<&Path>) -> Result<Arc<rustls::ClientConfig>> {
     Ok(Arc::new(tls))
 }
 
-/// The pooled async HTTP client of the credential providers (metadata service, federation,
-/// proxymux). `ca_cert` is the `ca_cert` config value (a PEM bundle).
-pub fn http_client(ca_cert: Option<&Path>) -> Result<reqwest::Client> {
-    let tls = Arc::unwrap_or_clone(tls_config(ca_cert)?);
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .user_agent(super::client::USER_AGENT.as_str())
-        .pool_idle_timeout(std::time::Duration::from_secs(60))
-        .build()
-        .map_err(|e| Error::internal(format!("building the HTTP client failed: {e}")))
-}
-
 /// The system trust store, read once per process (as Go's `x509.SystemCertPool` is): reading and
 /// parsing every file of the certificate directory costs milliseconds, which every seal init
 /// (Vault re-runs SetConfig on reload) would otherwise pay again. Unreadable system certificates
@@ -83,12 +71,12 @@ mod tests {
     fn ca_bundle_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.pem");
-        let err = http_client(Some(&missing)).unwrap_err();
+        let err = tls_config(Some(&missing)).unwrap_err();
         assert!(err.message().contains("missing.pem"), "{err}");
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        let err = http_client(Some(&empty)).unwrap_err();
+        let err = tls_config(Some(&empty)).unwrap_err();
         assert!(err.message().contains("no PEM CERTIFICATE"), "{err}");
-        assert!(http_client(None).is_ok());
+        assert!(tls_config(None).is_ok());
     }
 }

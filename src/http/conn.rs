@@ -2,10 +2,12 @@
 //! One connection to an origin: plain TCP or TLS, direct or through an HTTP proxy's `CONNECT`
 //! tunnel. Every blocking step (name resolution, connect, handshake, reads, writes) waits at most
 //! one [`SLICE`](super::interrupt::SLICE) at a time, so the call's deadline and cancellation
-//! stop it promptly.
+//! stop it promptly. Connections are made with TCP keepalive on, and each resolved address gets
+//! a share of the time left (as Go's dialer does), so one blackholed address cannot use it all.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -47,7 +49,7 @@ impl Conn {
             Some(proxy) => (proxy.host.as_str(), proxy.port),
             None => (origin.host.as_str(), origin.port),
         };
-        let addrs = resolve(host, port, stop)?;
+        let addrs = interleave_families(resolve(host, port, stop)?);
         let socket = connect_any(&addrs, stop)?;
         let mut conn = Conn { stream: Stream::Plain(socket), timeout: None };
         match (&origin.server_name, &origin.proxy) {
@@ -164,6 +166,29 @@ impl Conn {
         })
     }
 
+    /// Whether this idle connection can carry another request: the peer has not closed or reset
+    /// it and has sent nothing unasked (a late answer, e.g. a 408, would be read as the next
+    /// request's response). TLS records that carry no data (session tickets) are consumed.
+    pub fn is_reusable(&mut self) -> bool {
+        if !has_input(self.stream.socket()) {
+            return match &mut self.stream {
+                Stream::Plain(_) => true,
+                Stream::Tls(s) => s.conn.process_new_packets().is_ok_and(|state| {
+                    state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed()
+                }),
+            };
+        }
+        match &mut self.stream {
+            Stream::Plain(_) => false,
+            Stream::Tls(s) => tls_has_only_handshake_records(s),
+        }
+    }
+
+    /// The socket's file descriptor (to poll many idle connections at once).
+    pub fn fd(&self) -> std::os::fd::RawFd {
+        self.stream.socket().as_raw_fd()
+    }
+
     /// Runs `op` until it completes, waiting at most one slice at a time between checks of
     /// `stop`. The stream's state survives a timed-out attempt (rustls buffers partial records).
     fn interruptible<T>(
@@ -173,7 +198,7 @@ impl Conn {
         mut op: impl FnMut(&mut Stream) -> io::Result<T>,
     ) -> Result<T, TransportError> {
         loop {
-            let wait = stop.next_wait()?;
+            let wait = stop.next_wait(stage)?;
             if self.timeout != Some(wait) {
                 let socket = self.stream.socket();
                 socket
@@ -190,6 +215,56 @@ impl Conn {
         }
     }
 }
+
+/// Whether `socket` has something to read (data, the peer's close, or an error) right now.
+fn has_input(socket: &TcpStream) -> bool {
+    let mut poll = libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: `poll` points to one valid, initialised pollfd for the duration of the call.
+    let ready = unsafe { libc::poll(&mut poll, 1, 0) };
+    ready != 0
+}
+
+/// Reads what the TLS peer sent to an idle connection without blocking; true when it was only
+/// handshake records (no application data, no close, no error).
+fn tls_has_only_handshake_records(s: &mut StreamOwned<ClientConnection, TcpStream>) -> bool {
+    if s.sock.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let clean = loop {
+        match s.conn.read_tls(&mut s.sock) {
+            Ok(0) => break false,
+            Ok(_) => match s.conn.process_new_packets() {
+                Ok(state) if state.plaintext_bytes_to_read() == 0 && !state.peer_has_closed() => {}
+                _ => break false,
+            },
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break true,
+            Err(_) => break false,
+        }
+    };
+    s.sock.set_nonblocking(false).is_ok() && clean
+}
+
+/// Orders addresses as RFC 8305 does: alternating between the address families, starting with
+/// the resolver's first choice, so a broken family costs one address's share, not all.
+fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let Some(first) = addrs.first().copied() else {
+        return addrs;
+    };
+    let (mut preferred, mut other): (Vec<_>, Vec<_>) =
+        addrs.into_iter().partition(|a| a.is_ipv6() == first.is_ipv6());
+    let mut ordered = Vec::with_capacity(preferred.len() + other.len());
+    preferred.reverse();
+    other.reverse();
+    loop {
+        match (preferred.pop(), other.pop()) {
+            (None, None) => return ordered,
+            (a, b) => ordered.extend(a.into_iter().chain(b)),
+        }
+    }
+}
+
+/// The shortest share of the connect time an address gets (unless less is left), as Go's dialer.
+const MIN_ADDRESS_SHARE: Duration = Duration::from_secs(2);
 
 /// A socket wait that ended without data: try again after checking the deadline.
 fn is_wait_over(e: &io::Error) -> bool {
@@ -213,7 +288,7 @@ fn resolve(host: &str, port: u16, stop: &Interrupt) -> Result<Vec<SocketAddr>, T
         })
         .map_err(|e| TransportError::failed(Stage::Resolve, e))?;
     let addrs: Vec<SocketAddr> = loop {
-        match rx.recv_timeout(stop.next_wait()?) {
+        match rx.recv_timeout(stop.next_wait(Stage::Resolve)?) {
             Ok(result) => break result.map_err(|e| TransportError::failed(Stage::Resolve, e))?,
             Err(mpsc::RecvTimeoutError::Timeout) => continue,
             Err(mpsc::RecvTimeoutError::Disconnected) => {
@@ -229,11 +304,16 @@ fn resolve(host: &str, port: u16, stop: &Interrupt) -> Result<Vec<SocketAddr>, T
     Ok(addrs)
 }
 
-/// Connects to the first of `addrs` that accepts.
+/// Connects to the first of `addrs` that accepts, giving each an equal share of the time left
+/// (at least [`MIN_ADDRESS_SHARE`]).
 fn connect_any(addrs: &[SocketAddr], stop: &Interrupt) -> Result<TcpStream, TransportError> {
     let mut last = None;
-    for addr in addrs {
-        match connect(*addr, stop) {
+    for (i, addr) in addrs.iter().enumerate() {
+        let left = stop.time_left();
+        let untried = u32::try_from(addrs.len() - i).unwrap_or(u32::MAX);
+        let share = (left / untried).max(MIN_ADDRESS_SHARE.min(left));
+        let share_stop = stop.bounded(share, "this address's share of the connect time");
+        match connect(*addr, &share_stop) {
             Ok(socket) => return Ok(socket),
             Err(TransportError::Failed { source, .. }) => {
                 last = Some(io::Error::new(source.kind(), format!("{addr}: {source}")));
@@ -248,7 +328,6 @@ fn connect_any(addrs: &[SocketAddr], stop: &Interrupt) -> Result<TcpStream, Tran
 /// A non-blocking connect, polled one slice at a time.
 fn connect(addr: SocketAddr, stop: &Interrupt) -> Result<TcpStream, TransportError> {
     use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-    use std::os::fd::AsRawFd;
 
     let fail = |e| TransportError::failed(Stage::Connect, e);
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
@@ -257,7 +336,7 @@ fn connect(addr: SocketAddr, stop: &Interrupt) -> Result<TcpStream, TransportErr
     match socket.connect(&SockAddr::from(addr)) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => loop {
-            let wait = stop.next_wait()?;
+            let wait = stop.next_wait(Stage::Connect)?;
             let mut poll =
                 libc::pollfd { fd: socket.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
             let millis = wait.as_millis().clamp(1, i32::MAX as u128) as i32;
@@ -278,6 +357,17 @@ fn connect(addr: SocketAddr, stop: &Interrupt) -> Result<TcpStream, TransportErr
         },
         Err(e) => return Err(fail(e)),
     }
-    socket.set_nonblocking(false).and_then(|()| socket.set_tcp_nodelay(true)).map_err(fail)?;
+    socket
+        .set_nonblocking(false)
+        .and_then(|()| socket.set_tcp_nodelay(true))
+        .and_then(|()| socket.set_tcp_keepalive(&keepalive()))
+        .map_err(fail)?;
     Ok(socket.into())
+}
+
+/// TCP keepalive as Go's dialer sets it (probes after 15 s idle, every 15 s): a peer that
+/// vanished is noticed on an idle pooled connection too.
+fn keepalive() -> socket2::TcpKeepalive {
+    let period = Duration::from_secs(15);
+    socket2::TcpKeepalive::new().with_time(period).with_interval(period)
 }
