@@ -203,7 +203,7 @@ def main(roots):
                     cycles.append(f"{modules[a].file} <-> {modules[b].file}")
     for cycle in sorted(cycles):
         print(cycle)
-    print(f"{len(cycles)} two-file cycle(s) in {', '.join(roots)}", file=sys.stderr)
+    print(f"{len(cycles)} two-file cycle(s) in {', '.join(roots)}")
     return 1 if cycles else 0
 
 
