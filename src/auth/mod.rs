@@ -157,6 +157,8 @@ mod factory_tests {
             max_attempts: 1,
             api_key_credentials: None,
             profile_from_env: true,
+            attempt_timeout: Duration::from_secs(1),
+            allow_plaintext_http: false,
         }
     }
 
