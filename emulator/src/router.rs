@@ -6,7 +6,7 @@ use crate::admin;
 use crate::app::App;
 use crate::errors::ApiError;
 use crate::http::{Reply, Request};
-use crate::identity;
+use crate::instance_api;
 use crate::kms_api;
 use crate::management_api::{self, KeyAction, KeyOp};
 use crate::workload;
@@ -164,9 +164,9 @@ pub fn dispatch(app: &App, req: &Request, route: &Route) -> Result<Reply, ApiErr
                 .as_deref()
                 .or(ready)
                 .ok_or_else(|| ApiError::no_route("no emulated instance is configured"))?;
-            identity::metadata(app, req, id, rest)
+            instance_api::metadata(app, req, id, rest)
         }
-        Route::Federation => identity::federation(app, req),
+        Route::Federation => instance_api::federation(app, req),
         Route::Workload => workload::token(app, req),
         Route::Admin(rest) => admin::handle(app, req, rest),
     }

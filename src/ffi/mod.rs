@@ -18,6 +18,7 @@ mod buffer;
 mod call_opts;
 mod config_json;
 mod error;
+mod error_api;
 mod guard;
 mod log;
 mod seal;

@@ -12,6 +12,7 @@ use std::time::Duration;
 use super::buffer::*;
 use super::call_opts::*;
 use super::error::*;
+use super::error_api::*;
 use super::guard::*;
 use super::log::*;
 use super::seal::*;
