@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Fault injection and per-key rate limits: per-route random or scripted faults (429 with
-//! `Retry-After`, 5xx, connection reset, delay, truncated body), set at start (config / `--faults`)
-//! and replaced at run time through the admin API.
+//! `Retry-After`, 5xx, connection reset, delay, truncated body, a request never answered, a late
+//! unsolicited answer) and a server-wide idle-connection timeout, set at start (config /
+//! `--faults`) and replaced at run time through the admin API.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 /// The complete fault configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -22,6 +24,10 @@ pub struct FaultPlan {
     /// Seed for the probability draws (default: fixed, so runs are reproducible).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Close a kept-alive connection (FIN, nothing sent) once it has been idle this many
+    /// milliseconds, as a load balancer or NAT that drops idle flows does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_idle_ms: Option<u64>,
 }
 
 /// One rule: either `probability` + `fault`, or a scripted `sequence`.
@@ -72,6 +78,15 @@ pub enum Fault {
     },
     /// Handle the request, then send only half the response body and close the connection.
     Truncate,
+    /// Read the request and never answer; the connection stays open until the client closes it
+    /// (or the emulator stops), as a half-open connection behind a dropped NAT entry looks.
+    Blackhole,
+    /// Answer normally, then, if the client sends nothing else within `ms`, write a second,
+    /// unsolicited response (`408 Request Timeout`, `Connection: close`) and close.
+    LateAnswer {
+        /// Milliseconds after the answer.
+        ms: u64,
+    },
 }
 
 /// A token-bucket limit on requests naming a key.
@@ -103,6 +118,8 @@ struct Runtime {
 /// The live fault injector.
 pub struct Faults {
     inner: Mutex<Runtime>,
+    /// The plan's `close_idle_ms`, watched by every open connection.
+    close_idle: watch::Sender<Option<Duration>>,
 }
 
 impl FaultPlan {
@@ -125,19 +142,33 @@ impl FaultPlan {
                 return Err(format!("rate limit for {:?}: per_second must be > 0", l.key_id));
             }
         }
+        if self.close_idle_ms == Some(0) {
+            return Err("close_idle_ms must be > 0 (leave it out to keep idle connections)".into());
+        }
         Ok(())
+    }
+
+    fn close_idle(&self) -> Option<Duration> {
+        self.close_idle_ms.map(Duration::from_millis)
     }
 }
 
 impl Faults {
     /// A fault injector running `plan`.
     pub fn new(plan: FaultPlan) -> Self {
-        Faults { inner: Mutex::new(Runtime::from_plan(plan)) }
+        let (close_idle, _) = watch::channel(plan.close_idle());
+        Faults { inner: Mutex::new(Runtime::from_plan(plan)), close_idle }
     }
 
     /// Replaces the plan (resetting sequences, counts and buckets).
     pub fn replace(&self, plan: FaultPlan) {
+        self.close_idle.send_replace(plan.close_idle());
         *self.lock() = Runtime::from_plan(plan);
+    }
+
+    /// The idle timeout of kept-alive connections (`close_idle_ms`), following plan changes.
+    pub fn watch_close_idle(&self) -> watch::Receiver<Option<Duration>> {
+        self.close_idle.subscribe()
     }
 
     /// The current plan.
@@ -287,5 +318,26 @@ mod tests {
         let json = r#"{"rules":[{"route":"encrypt","sequence":[{"kind":"status","status":429,"retry_after":2},{"kind":"truncate"}]}]}"#;
         let plan: FaultPlan = serde_json::from_str(json).unwrap();
         assert!(plan.validate().is_ok());
+    }
+
+    #[test]
+    fn connection_faults_parse_and_close_idle_follows_the_plan() {
+        let json = r#"{"close_idle_ms":300,"rules":[{"route":"*","probability":0.002,"fault":{"kind":"blackhole"}},
+            {"route":"encrypt","sequence":[{"kind":"late_answer","ms":150}]}]}"#;
+        let plan: FaultPlan = serde_json::from_str(json).unwrap();
+        assert!(plan.validate().is_ok());
+        assert_eq!(plan.rules[0].fault, Some(Fault::Blackhole));
+        assert_eq!(plan.rules[1].sequence, vec![Fault::LateAnswer { ms: 150 }]);
+        let faults = Faults::new(plan);
+        let close_idle = faults.watch_close_idle();
+        assert_eq!(*close_idle.borrow(), Some(Duration::from_millis(300)));
+        faults.replace(FaultPlan::default());
+        assert_eq!(
+            *close_idle.borrow(),
+            None,
+            "a new plan without close_idle_ms keeps connections"
+        );
+        let zero = FaultPlan { close_idle_ms: Some(0), ..Default::default() };
+        assert!(zero.validate().unwrap_err().contains("close_idle_ms"));
     }
 }

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod app;
 pub mod bootstrap;
 pub mod cli;
+pub mod connection;
 pub mod counters;
 pub mod encoding;
 pub mod errors;

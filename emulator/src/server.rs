@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MPL-2.0
 //! HTTP/1.1 serving (plain or TLS) on hyper: reads each request, applies injected faults,
 //! dispatches, counts, and writes the reply with `opc-request-id`. Connection resets use
-//! `SO_LINGER=0`; truncated bodies announce the full length and then abort.
+//! `SO_LINGER=0`; truncated bodies announce the full length and then abort; a blackholed request
+//! waits until the client goes away or the server stops. The connection-level faults (idle
+//! close, late answer) are in [`crate::connection`].
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,9 +22,11 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::AppRef;
+use crate::connection::{closed_when_idle, ConnState, FaultyIo};
 use crate::encoding::{hex, random_bytes};
 use crate::errors::ApiError;
 use crate::faults::Fault;
@@ -37,7 +41,7 @@ struct Dropped;
 
 impl std::fmt::Display for Dropped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by fault injection")
+        f.write_str("connection dropped by fault injection")
     }
 }
 
@@ -77,6 +81,15 @@ impl hyper::body::Body for Truncated {
 
 type Body = Either<Full<Bytes>, Truncated>;
 
+/// What a request handler knows about its connection.
+struct ConnInfo {
+    peer: SocketAddr,
+    fd: RawFd,
+    state: Arc<ConnState>,
+    /// Becomes true when the server stops (ends blackholed requests).
+    stopping: watch::Receiver<bool>,
+}
+
 /// Serves `listener` until `shutdown` resolves, then lets open connections finish (5 s at most).
 pub async fn serve(
     app: AppRef,
@@ -85,6 +98,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = GracefulShutdown::new();
+    let (stopping, stopping_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -95,15 +109,20 @@ pub async fn serve(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let fd = stream.as_raw_fd();
+                let info = ConnInfo {
+                    peer,
+                    fd: stream.as_raw_fd(),
+                    state: Arc::default(),
+                    stopping: stopping_rx.clone(),
+                };
                 let app = app.clone();
                 let watcher = graceful.watcher();
                 match tls.clone() {
-                    None => { tokio::spawn(connection(app, stream, peer, fd, watcher)); }
+                    None => { tokio::spawn(connection(app, stream, info, watcher)); }
                     Some(acceptor) => {
                         tokio::spawn(async move {
                             if let Ok(s) = acceptor.accept(stream).await {
-                                connection(app, s, peer, fd, watcher).await;
+                                connection(app, s, info, watcher).await;
                             }
                         });
                     }
@@ -113,17 +132,26 @@ pub async fn serve(
         }
     }
     drop(listener);
+    stopping.send_replace(true);
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
 }
 
-async fn connection<I>(app: AppRef, io: I, peer: SocketAddr, fd: RawFd, watcher: Watcher)
+async fn connection<I>(app: AppRef, io: I, info: ConnInfo, watcher: Watcher)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let svc = service_fn(move |req| handle(app.clone(), peer, fd, req));
-    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(io), svc);
-    // Errors here are client disconnects and injected resets: nothing to report.
-    let _ = watcher.watch(conn).await;
+    let state = Arc::clone(&info.state);
+    let close_idle = app.faults.watch_close_idle();
+    let io = TokioIo::new(FaultyIo::new(io, Arc::clone(&state), app.clone()));
+    let info = Arc::new(info);
+    let svc = service_fn(move |req| handle(app.clone(), Arc::clone(&info), req));
+    let conn = http1::Builder::new().keep_alive(true).serve_connection(io, svc);
+    // Errors here are client disconnects and injected resets: nothing to report. Dropping the
+    // connection when it has been idle too long closes it without a word, as a load balancer does.
+    tokio::select! {
+        _ = watcher.watch(conn) => {}
+        () = closed_when_idle(close_idle, &state) => {}
+    }
 }
 
 /// Makes the kernel send RST on close (SO_LINGER 0).
@@ -136,10 +164,10 @@ fn arm_reset(fd: RawFd) {
 
 async fn handle(
     app: AppRef,
-    peer: SocketAddr,
-    fd: RawFd,
+    conn: Arc<ConnInfo>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<Body>, Dropped> {
+    let _busy = conn.state.busy();
     let request_id = match req.headers().get("opc-request-id").and_then(|v| v.to_str().ok()) {
         Some(client) if !client.is_empty() => {
             format!("{client}/{}", hex(&random_bytes(16)).to_uppercase())
@@ -167,6 +195,7 @@ async fn handle(
     };
 
     let mut truncate = false;
+    let mut late_answer = None;
     if counted {
         match app.faults.decide(name) {
             Some(Fault::Status { status, retry_after }) => {
@@ -184,19 +213,36 @@ async fn handle(
                     );
                 }
                 app.counters.record(name, "reset");
-                arm_reset(fd);
+                arm_reset(conn.fd);
+                return Err(Dropped);
+            }
+            Some(Fault::Blackhole) => {
+                if app.log_requests {
+                    eprintln!("{method} {path} -> never answered (fault injected) [{request_id}]");
+                }
+                app.counters.record(name, "blackhole");
+                // hyper drops this future when the client closes the connection.
+                let _ = conn.stopping.clone().wait_for(|stopping| *stopping).await;
                 return Err(Dropped);
             }
             Some(Fault::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
             Some(Fault::Truncate) => truncate = true,
+            Some(Fault::LateAnswer { ms }) => late_answer = Some(Duration::from_millis(ms)),
             Some(Fault::None) | None => {}
         }
     }
 
     let reply = match route {
         Ok(route) => {
-            let request =
-                Request { method, target, path, query, headers: parts.headers, body, peer };
+            let request = Request {
+                method,
+                target,
+                path,
+                query,
+                headers: parts.headers,
+                body,
+                peer: conn.peer,
+            };
             // Handlers are short CPU work (one RSA verify, one AES-GCM): run them inline.
             let result = router::dispatch(&app, &request, &route);
             if app.log_requests {
@@ -206,6 +252,9 @@ async fn handle(
         }
         Err(e) => Reply::error(&e),
     };
+    if let Some(after) = late_answer {
+        conn.state.schedule_late_answer(after, name);
+    }
     Ok(finish(&app, name, counted, reply, &request_id, truncate))
 }
 

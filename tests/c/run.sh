@@ -5,6 +5,8 @@
 #   tests/c/run.sh            all modes below, in order
 #   tests/c/run.sh asan       static library, AddressSanitizer + LeakSanitizer, 8 threads x 1000 round
 #                             trips; then in-flight cancellation and timeout against a slowed emulator
+#   tests/c/run.sh transport  (ASan) connection faults: a pooled connection gone silent, pooled
+#                             connections the emulator closed when idle, a late unsolicited 408
 #   tests/c/run.sh valgrind   static library under valgrind memcheck (leaks and errors fatal), 2 x 20
 #   tests/c/run.sh shared     shared library linked through pkg-config (ocikms.pc), 2 x 50
 #   tests/c/run.sh panic      the panic boundary (test_panic.c) against a library built with the
@@ -27,10 +29,18 @@ mkdir -p "$BUILD"
 source "$ROOT/tests/c/emulator.sh"
 start_test_emulator
 
+# Builds $BUILD/test_ocikms_asan once per run.
+build_asan() {
+  if [ -z "${ASAN_BUILT:-}" ]; then
+    "$CC" "${CFLAGS[@]}" -fsanitize=address -fno-omit-frame-pointer "$ROOT/tests/c/test_ocikms.c" \
+      $STATIC_LIBS -o "$BUILD/test_ocikms_asan"
+    ASAN_BUILT=1
+  fi
+}
+
 run_asan() {
   echo "== C tests: static library, ASan + LSan"
-  "$CC" "${CFLAGS[@]}" -fsanitize=address -fno-omit-frame-pointer "$ROOT/tests/c/test_ocikms.c" \
-    $STATIC_LIBS -o "$BUILD/test_ocikms_asan"
+  build_asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
     OCIKMS_TEST_THREADS=${OCIKMS_TEST_THREADS:-8} OCIKMS_TEST_ITERATIONS=${OCIKMS_TEST_ITERATIONS:-1000} \
     "$BUILD/test_ocikms_asan"
@@ -43,6 +53,28 @@ run_asan() {
   emulator_admin PUT /faults \
     '{"rules":[{"route":"encrypt","sequence":[{"kind":"none"},{"kind":"status","status":429,"retry_after":9999999999999999999}]}]}'
   ASAN_OPTIONS=detect_leaks=1:exitcode=86 "$BUILD/test_ocikms_asan" retry-after
+  emulator_admin DELETE /faults
+}
+
+# Each mode of test_ocikms runs against the fault plan set just before it (the seal's init
+# validation is the first encrypt of each sequence).
+run_transport() {
+  build_asan
+  local endpoint
+  endpoint=$(emulator_field crypto_endpoint)
+  export OCIKMS_TEST_EMULATOR_PORT=${endpoint##*:}
+  echo "== C tests: a pooled connection gone silent (the emulator never answers the third encrypt)"
+  emulator_admin PUT /faults \
+    '{"rules":[{"route":"encrypt","sequence":[{"kind":"none"},{"kind":"none"},{"kind":"blackhole"}]}]}'
+  ASAN_OPTIONS=detect_leaks=1:exitcode=86 "$BUILD/test_ocikms_asan" half-open
+  echo "== C tests: pooled connections the emulator closed after 1 s idle (init + 8 encrypts held 300 ms)"
+  emulator_admin PUT /faults \
+    '{"close_idle_ms":1000,"rules":[{"route":"encrypt","probability":1.0,"fault":{"kind":"delay","ms":300},"times":9}]}'
+  ASAN_OPTIONS=detect_leaks=1:exitcode=86 "$BUILD/test_ocikms_asan" close-idle
+  echo "== C tests: a late 408 on a pooled connection (100 ms after the second encrypt's answer)"
+  emulator_admin PUT /faults \
+    '{"rules":[{"route":"encrypt","sequence":[{"kind":"none"},{"kind":"late_answer","ms":100}]}]}'
+  ASAN_OPTIONS=detect_leaks=1:exitcode=86 "$BUILD/test_ocikms_asan" late-answer
   emulator_admin DELETE /faults
 }
 
@@ -81,9 +113,10 @@ run_panic() {
 
 case "${1:-all}" in
   asan) run_asan ;;
+  transport) run_transport ;;
   valgrind) run_valgrind ;;
   shared) run_shared ;;
   panic) run_panic ;;
-  all) run_asan; run_valgrind; run_shared; run_panic ;;
-  *) echo "usage: $0 [asan|valgrind|shared|panic|all]" >&2; exit 2 ;;
+  all) run_asan; run_transport; run_valgrind; run_shared; run_panic ;;
+  *) echo "usage: $0 [asan|transport|valgrind|shared|panic|all]" >&2; exit 2 ;;
 esac

@@ -8,6 +8,9 @@
  * the emulator answer the first encrypt (the seal's validation) and hold the next two for 3 s.
  * `test_ocikms retry-after` runs only the huge Retry-After test: run.sh makes the emulator answer
  * the second encrypt 429 with a Retry-After no clock can add.
+ * `test_ocikms half-open|close-idle|late-answer` run one connection-fault test each (issue 14), with
+ * `attempt_timeout = 500ms`: run.sh sets the emulator's fault plan for it (see each test) and
+ * OCIKMS_TEST_EMULATOR_PORT.
  * (The panic boundary: test_panic.c, against a library built with the `debug-panic` feature.)
  *
  * Environment (tests/c/run.sh sets it):
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -144,10 +148,21 @@ static void count_log(int32_t level, const char *message, void *user) {
     atomic_fetch_add(&log_lines, 1);
 }
 
-static ocikms_seal *init_seal(void) {
+/* A seal for the test config, with `extra_keys` (JSON members such as "max_retries":"0", or NULL)
+ * added in front of its keys. */
+static ocikms_seal *init_seal_with(const char *extra_keys) {
+    const char *base = config_json();
+    size_t len = strlen(base) + (extra_keys ? strlen(extra_keys) : 0) + 4;
+    char *json = malloc(len);
+    if (extra_keys) {
+        snprintf(json, len, "{%s,%s", extra_keys, base + 1);
+    } else {
+        snprintf(json, len, "%s", base);
+    }
     ocikms_error *err = NULL;
     ocikms_seal *seal = NULL;
-    int32_t status = ocikms_seal_init(config_json(), &seal, &err);
+    int32_t status = ocikms_seal_init(json, &seal, &err);
+    free(json);
     if (status != OCIKMS_STATUS_OK) {
         fprintf(stderr, "ocikms_seal_init failed: %d %s\n", status, ocikms_error_message(err));
         ocikms_error_free(err);
@@ -155,6 +170,8 @@ static ocikms_seal *init_seal(void) {
     }
     return seal;
 }
+
+static ocikms_seal *init_seal(void) { return init_seal_with(NULL); }
 
 /* Encrypts then decrypts `text` with `opts`; returns 1 when the plaintext comes back. */
 static int round_trip(const ocikms_seal *seal, const char *text, size_t len, const ocikms_call_opts *opts) {
@@ -589,18 +606,146 @@ static void test_huge_retry_after(const ocikms_seal *seal) {
     CHECK(elapsed < 5.0, "huge Retry-After: returned after %.2f s", elapsed);
 }
 
+static void sleep_ms(long ms) {
+    struct timespec pause = {ms / 1000, (ms % 1000) * 1000 * 1000};
+    nanosleep(&pause, NULL);
+}
+
+/* TCP states in /proc/net/tcp. */
+enum { TCP_ESTABLISHED_STATE = 0x01, TCP_CLOSE_WAIT_STATE = 0x08 };
+
+/* How many sockets this process holds to remote `port` in TCP `state` (/proc/self/net/tcp and
+ * tcp6, restricted to the socket inodes among /proc/self/fd). */
+static int held_sockets(unsigned port, unsigned state) {
+    static unsigned long inodes[4096];
+    size_t n_inodes = 0;
+    DIR *fds = opendir("/proc/self/fd");
+    CHECK(fds != NULL, "opendir /proc/self/fd");
+    if (!fds) return -1;
+    struct dirent *fd;
+    while ((fd = readdir(fds)) != NULL && n_inodes < sizeof inodes / sizeof inodes[0]) {
+        char path[300], target[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", fd->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        if (len <= 0) continue;
+        target[len] = '\0';
+        if (sscanf(target, "socket:[%lu]", &inodes[n_inodes]) == 1) n_inodes++;
+    }
+    closedir(fds);
+    int count = 0;
+    const char *tables[] = {"/proc/self/net/tcp", "/proc/self/net/tcp6"};
+    for (size_t t = 0; t < 2; t++) {
+        FILE *f = fopen(tables[t], "r");
+        if (!f) continue;
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            unsigned remote_port, st;
+            unsigned long inode;
+            /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+            if (sscanf(line, " %*s %*s %*[0-9A-Fa-f]:%x %x %*s %*s %*s %*s %*s %lu", &remote_port, &st, &inode) != 3)
+                continue;
+            if (remote_port != port || st != state) continue;
+            for (size_t i = 0; i < n_inodes; i++) {
+                if (inodes[i] == inode) {
+                    count++;
+                    break;
+                }
+            }
+        }
+        fclose(f);
+    }
+    return count;
+}
+
+/* run.sh: the emulator answers the first encrypt after init, then reads the next and never
+ * answers it, as over a half-open pooled connection. The call abandons that attempt after
+ * attempt_timeout (500 ms) and succeeds on a fresh connection, far from request_timeout (20 s). */
+static void test_half_open_connection(const ocikms_seal *seal) {
+    char message[512];
+    CHECK(encrypt_status(seal, NULL, message, sizeof message) == OCIKMS_STATUS_OK, "first encrypt: %s", message);
+    double start = now_seconds();
+    int32_t status = encrypt_status(seal, NULL, message, sizeof message);
+    double elapsed = now_seconds() - start;
+    CHECK(status == OCIKMS_STATUS_OK && elapsed < 5.0,
+          "the second encrypt took %.1f s (attempt_timeout 500ms, request_timeout 20s) and returned %s (%s): the "
+          "silent pooled connection was not abandoned after attempt_timeout",
+          elapsed, ocikms_status_name(status), message);
+}
+
+/* run.sh: init's and the next eight encrypts held 300 ms each, and connections idle for 1 s closed
+ * by the emulator. Eight concurrent encrypts fill the pool; once the emulator has closed them all,
+ * one more call must leave no connection to it in CLOSE_WAIT (it runs within the 1 s its own new
+ * connection is kept). */
+static void test_idle_connections_closed_by_the_server(const ocikms_seal *seal) {
+    const char *port_text = getenv("OCIKMS_TEST_EMULATOR_PORT");
+    unsigned port = port_text ? (unsigned)atoi(port_text) : 0;
+    CHECK(port != 0, "OCIKMS_TEST_EMULATOR_PORT is not set: run tests/c/run.sh");
+    ocikms_call_opts opts = OCIKMS_CALL_OPTS_INIT;
+    struct inflight calls[8];
+    pthread_t threads[8];
+    for (int i = 0; i < 8; i++) {
+        calls[i] = (struct inflight){seal, &opts, -1};
+        CHECK(pthread_create(&threads[i], NULL, inflight_encrypt, &calls[i]) == 0, "pthread_create");
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(calls[i].status == OCIKMS_STATUS_OK, "concurrent encrypt %d: %s", i, ocikms_status_name(calls[i].status));
+    }
+    int open = held_sockets(port, TCP_ESTABLISHED_STATE);
+    CHECK(open >= 4, "only %d connections to the emulator after 8 concurrent calls", open);
+    sleep_ms(2500);
+    char message[512];
+    CHECK(encrypt_status(seal, NULL, message, sizeof message) == OCIKMS_STATUS_OK, "encrypt after the idle close: %s",
+          message);
+    int dead = held_sockets(port, TCP_CLOSE_WAIT_STATE);
+    CHECK(dead == 0,
+          "after a call, this process still holds %d connections to the emulator in CLOSE_WAIT (of the %d open "
+          "before the idle close): dead idle connections were not pruned",
+          dead, open);
+}
+
+/* run.sh: the emulator answers the first encrypt after init, then 100 ms later writes an
+ * unsolicited 408 on that (pooled, idle) connection and closes it. With max_retries = 0 the next
+ * encrypt succeeds only if it does not read the stale 408 as its answer. */
+static void test_late_answer(const ocikms_seal *seal) {
+    char message[512];
+    CHECK(encrypt_status(seal, NULL, message, sizeof message) == OCIKMS_STATUS_OK, "first encrypt: %s", message);
+    sleep_ms(1000);
+    int32_t status = encrypt_status(seal, NULL, message, sizeof message);
+    CHECK(status == OCIKMS_STATUS_OK,
+          "the encrypt after the late 408 returned %s (%s): the stale 408 left on the pooled connection was read as "
+          "its answer",
+          ocikms_status_name(status), message);
+}
+
+/* The single-test modes run.sh uses with a fault plan of its own. */
+#define TRANSPORT_KEYS "\"attempt_timeout\":\"500ms\",\"request_timeout\":\"20s\""
+static const struct {
+    const char *name;
+    const char *extra_keys;
+    void (*run)(const ocikms_seal *);
+} modes[] = {
+    {"inflight", NULL, test_inflight_cancel_and_timeout},
+    {"retry-after", NULL, test_huge_retry_after},
+    {"half-open", TRANSPORT_KEYS, test_half_open_connection},
+    {"close-idle", TRANSPORT_KEYS, test_idle_connections_closed_by_the_server},
+    {"late-answer", TRANSPORT_KEYS ",\"max_retries\":\"0\"", test_late_answer},
+};
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
-    if (strcmp(mode, "inflight") == 0 || strcmp(mode, "retry-after") == 0) {
-        ocikms_seal *seal = init_seal();
-        if (strcmp(mode, "inflight") == 0) {
-            test_inflight_cancel_and_timeout(seal);
-        } else {
-            test_huge_retry_after(seal);
+    for (size_t i = 0; *mode && i < sizeof modes / sizeof modes[0]; i++) {
+        if (strcmp(mode, modes[i].name) == 0) {
+            ocikms_seal *seal = init_seal_with(modes[i].extra_keys);
+            modes[i].run(seal);
+            ocikms_seal_free(seal);
+            printf("%s: %d passed, %d failed\n", mode, checks - failures, failures);
+            return failures ? 1 : 0;
         }
-        ocikms_seal_free(seal);
-        printf("%d passed, %d failed\n", checks - failures, failures);
-        return failures ? 1 : 0;
+    }
+    if (*mode) {
+        fprintf(stderr, "unknown mode %s\n", mode);
+        return 2;
     }
     test_version_and_names();
     test_null_and_bad_inputs_without_a_seal();

@@ -124,6 +124,18 @@ pub fn call(
     body: Option<&Value>,
     signer: Option<&Signer>,
 ) -> std::io::Result<Resp> {
+    let (headers, body_bytes) = request_headers(addr, method, target, body, signer);
+    raw(addr, method, target, &headers, &body_bytes)
+}
+
+/// The headers (signed when `signer` is given) and body bytes of a request to `addr`.
+pub fn request_headers(
+    addr: &str,
+    method: &str,
+    target: &str,
+    body: Option<&Value>,
+    signer: Option<&Signer>,
+) -> (Vec<(String, String)>, Vec<u8>) {
     let body_bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
     let date = httpdate::fmt_http_date(SystemTime::now());
     let mut headers: Vec<(String, String)> =
@@ -159,7 +171,7 @@ pub fn call(
             ),
         ));
     }
-    raw(addr, method, target, &headers, &body_bytes)
+    (headers, body_bytes)
 }
 
 /// Sends a request with exactly these headers (plus Connection: close).
@@ -187,7 +199,8 @@ pub fn raw(
     parse(&buf)
 }
 
-fn parse(buf: &[u8]) -> std::io::Result<Resp> {
+/// Parses one complete response (status line, headers, `content-length` body).
+pub fn parse(buf: &[u8]) -> std::io::Result<Resp> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, m.to_string());
     let split =
         buf.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no header end"))?;
