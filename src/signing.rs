@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
@@ -90,8 +91,8 @@ pub struct SignatureHeaders {
     /// `content-length`, when signed.
     pub content_length: Option<String>,
     /// `authorization`: `Signature version="1",headers=...,keyId=...,algorithm=...,signature=...`.
-    /// Contains a session token for token-based key ids: never log it.
-    pub authorization: String,
+    /// Contains a session token for token-based key ids: never log it. Zeroed on drop.
+    pub authorization: Zeroizing<String>,
 }
 
 impl SignatureHeaders {
@@ -185,6 +186,12 @@ fn write_signing_string(
     Ok(out)
 }
 
+/// The bytes of an `authorization` value besides the header names, key id and signature.
+const AUTHORIZATION_FIXED_LEN: usize = "Signature version=\"1\",headers=\"".len()
+    + "\",keyId=\"".len()
+    + "\",algorithm=\"rsa-sha256\",signature=\"".len()
+    + "\"".len();
+
 /// Signs a request: returns the `date`, `x-content-sha256`/`content-length` (when signed) and
 /// `authorization` headers to add.
 ///
@@ -198,7 +205,12 @@ pub fn sign(
     let derived = Derived::of(parts, signed_headers);
     let string = write_signing_string(parts, signed_headers, &derived)?;
     let signature = key.sign_rsa_sha256(string.as_bytes())?;
-    let mut authorization = String::with_capacity(160 + key_id.len() + signature.len() * 4 / 3);
+    // Sized exactly up front: the value holds the session token of token-based key ids, and a
+    // reallocation would leave a copy of it behind in freed memory.
+    let names: usize = signed_headers.iter().map(|n| n.len()).sum::<usize>()
+        + signed_headers.len().saturating_sub(1);
+    let capacity = AUTHORIZATION_FIXED_LEN + names + key_id.len() + signature.len().div_ceil(3) * 4;
+    let mut authorization = Zeroizing::new(String::with_capacity(capacity));
     authorization.push_str("Signature version=\"1\",headers=\"");
     for (i, name) in signed_headers.iter().enumerate() {
         if i > 0 {
@@ -211,6 +223,7 @@ pub fn sign(
     authorization.push_str("\",algorithm=\"rsa-sha256\",signature=\"");
     B64.encode_string(signature, &mut authorization);
     authorization.push('"');
+    debug_assert_eq!(authorization.len(), capacity, "the authorization value was mis-sized");
     Ok(SignatureHeaders {
         date: parts.date.to_owned(),
         x_content_sha256: derived.content_sha256,
@@ -291,7 +304,7 @@ mod tests {
                 case["signed_headers"].as_str().unwrap(),
                 case["signature"].as_str().unwrap()
             );
-            assert_eq!(out.authorization, expected_auth, "authorization of {}", case["name"]);
+            assert_eq!(out.authorization.as_str(), expected_auth, "authorization of {}", case["name"]);
             assert_eq!(out.x_content_sha256.as_deref(), case["x_content_sha256"].as_str());
             assert_eq!(out.content_length, case["content_length"].as_u64().map(|n| n.to_string()));
         }
@@ -344,6 +357,26 @@ mod tests {
         );
         public.verify(string.as_bytes(), &B64.decode(sig_b64).unwrap()).unwrap();
         assert!(out.authorization.contains("keyId=\"ST$token\""));
+    }
+
+    #[test]
+    fn the_authorization_value_is_sized_exactly_so_no_copy_of_the_token_is_left_behind() {
+        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let token = format!("ST${}", "t".repeat(1500));
+        for (method, headers) in
+            [("GET", default_signed_headers("GET")), ("POST", default_signed_headers("POST"))]
+        {
+            let parts = RequestParts {
+                method,
+                path_and_query: "/20180608/keys/k",
+                host: "h",
+                date: "Thu, 05 Jan 2014 21:31:40 GMT",
+                content_type: (method == "POST").then_some("application/json"),
+                body: (method == "POST").then_some(b"{}".as_slice()),
+            };
+            let out = sign(&parts, headers, &token, &key).unwrap();
+            assert_eq!(out.authorization.len(), out.authorization.capacity(), "{method}");
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl ApiKeyProvider {
         let key_id = format!("{tenancy}/{user}/{}", fingerprint(&key)?);
         tracing::info!(user, tenancy, from = configured_in, "using OCI API key");
         Ok(ApiKeyProvider {
-            credentials: Arc::new(Credentials { key_id, key: Arc::new(key) }),
+            credentials: Arc::new(Credentials::new(key_id, Arc::new(key))),
             tenancy: tenancy.to_owned(),
             user: user.to_owned(),
         })
@@ -144,7 +144,7 @@ pub(crate) mod tests {
         let profile = OciProfile::parse(&text, Path::new("/cfg"), "DEFAULT").unwrap();
         let provider = ApiKeyProvider::from_profile(&profile, &no_env).unwrap();
         let creds = provider.credentials().await.unwrap();
-        assert_eq!(creds.key_id, format!("ocid1.tenancy.oc1..t/ocid1.user.oc1..u/{fp}"));
+        assert_eq!(creds.key_id.as_str(), &format!("ocid1.tenancy.oc1..t/ocid1.user.oc1..u/{fp}"));
         assert!(Arc::ptr_eq(&creds, &provider.credentials().await.unwrap()), "loaded once");
         assert_eq!(provider.principal_type(), PrincipalType::User);
         assert_eq!(provider.describe(), "user ocid1.user.oc1..u in tenancy ocid1.tenancy.oc1..t");
@@ -167,7 +167,7 @@ pub(crate) mod tests {
         let provider =
             ApiKeyProvider::from_credentials(&credentials(&fp.to_uppercase(), Some("pw"))).unwrap();
         let creds = provider.credentials().await.unwrap();
-        assert_eq!(creds.key_id, format!("ocid1.tenancy.oc1..t/ocid1.user.oc1..u/{fp}"));
+        assert_eq!(creds.key_id.as_str(), &format!("ocid1.tenancy.oc1..t/ocid1.user.oc1..u/{fp}"));
         assert_eq!(provider.describe(), "user ocid1.user.oc1..u in tenancy ocid1.tenancy.oc1..t");
 
         let err = ApiKeyProvider::from_credentials(&credentials(&fp, Some("nope"))).unwrap_err();

@@ -340,10 +340,7 @@ impl<S: TokenSource> Inner<S> {
         }
         let start = claims.issued_at.filter(|iat| *iat <= now).unwrap_or(now);
         Ok(Arc::new(Cached {
-            credentials: Arc::new(Credentials {
-                key_id: format!("ST${}", token.token.as_str()),
-                key: token.key,
-            }),
+            credentials: Arc::new(Credentials::session(&token.token, token.key)),
             expires_at: claims.expires_at,
             refresh_at: refresh_time(start, claims.expires_at),
             tenant: claims.tenant.clone(),

@@ -18,6 +18,7 @@ pub mod workload_identity;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use zeroize::Zeroizing;
 
 use crate::error::Result;
 
@@ -53,10 +54,27 @@ impl PrincipalType {
 ///
 /// `key_id` is `<tenancy>/<user>/<fingerprint>` for API keys and `ST$<token>` for session tokens.
 pub struct Credentials {
-    /// The signature's `keyId` parameter. Contains a token for session-based methods: never log it.
-    pub key_id: String,
+    /// The signature's `keyId` parameter. Contains a token for session-based methods: never log
+    /// it. Zeroed on drop.
+    pub key_id: Zeroizing<String>,
     /// The RSA private key that signs (zeroed on drop by aws-lc).
     pub key: Arc<aws_lc_rs::rsa::KeyPair>,
+}
+
+impl Credentials {
+    /// Credentials whose `keyId` is `key_id` (an API key's `tenancy/user/fingerprint`).
+    pub fn new(key_id: String, key: Arc<aws_lc_rs::rsa::KeyPair>) -> Credentials {
+        Credentials { key_id: Zeroizing::new(key_id), key }
+    }
+
+    /// Credentials of a session token: `keyId` is `ST$<token>`, built in a buffer sized up
+    /// front, so no reallocation leaves a copy of the token behind.
+    pub fn session(token: &str, key: Arc<aws_lc_rs::rsa::KeyPair>) -> Credentials {
+        let mut key_id = Zeroizing::new(String::with_capacity(3 + token.len()));
+        key_id.push_str("ST$");
+        key_id.push_str(token);
+        Credentials { key_id, key }
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -166,6 +184,15 @@ mod factory_tests {
         }
     }
 
+    #[test]
+    fn session_key_ids_are_sized_exactly_so_no_copy_of_the_token_is_left_behind() {
+        let key =
+            Arc::new(aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap());
+        let credentials = Credentials::session(&"j".repeat(1234), key);
+        assert_eq!(credentials.key_id.len(), 3 + 1234);
+        assert_eq!(credentials.key_id.len(), credentials.key_id.capacity());
+    }
+
     #[tokio::test]
     async fn dispatches_on_auth_type() {
         let dir = tempfile::tempdir().unwrap();
@@ -195,7 +222,7 @@ mod factory_tests {
             provider_from_config_with_env(&seal_config(AuthType::SecurityToken, &config), &no_env)
                 .unwrap();
         assert_eq!(session.principal_type(), PrincipalType::Session);
-        assert_eq!(session.credentials().await.unwrap().key_id, "ST$tok");
+        assert_eq!(session.credentials().await.unwrap().key_id.as_str(), "ST$tok");
 
         // Credentials in the seal configuration: no config file is read (this one does not exist).
         let mut raw = seal_config(AuthType::ApiKey, &dir.path().join("no-such-config"));
@@ -209,8 +236,8 @@ mod factory_tests {
         let from_seal_config = provider_from_config_with_env(&raw, &no_env).unwrap();
         assert_eq!(from_seal_config.principal_type(), PrincipalType::User);
         assert_eq!(
-            from_seal_config.credentials().await.unwrap().key_id,
-            format!("ocid1.tenancy.oc1..raw/ocid1.user.oc1..raw/{fp}")
+            from_seal_config.credentials().await.unwrap().key_id.as_str(),
+            &format!("ocid1.tenancy.oc1..raw/ocid1.user.oc1..raw/{fp}")
         );
 
         // Instance principal fetches nothing before the first request.

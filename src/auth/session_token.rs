@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use zeroize::Zeroizing;
 
 use crate::auth::api_key::load_profile_key;
 use crate::auth::config_file::OciProfile;
@@ -59,7 +60,7 @@ impl SecurityTokenProvider {
         let key = Arc::new(key);
         let (stamp, token) = read_token(&token_path)?;
         super::config_file::warn_if_readable_by_others(&token_path, "the session token file");
-        let credentials = Arc::new(Credentials { key_id: format!("ST${token}"), key: key.clone() });
+        let credentials = Arc::new(Credentials::session(&token, key.clone()));
         let tenancy = profile.get("tenancy").map(str::to_string);
         tracing::info!(token_file = %token_path.display(), profile = %profile.describe(), "using OCI session token");
         let provider = SecurityTokenProvider {
@@ -94,13 +95,17 @@ impl SecurityTokenProvider {
 
     /// Reads the token file again; replaces the cached credentials when the token differs.
     /// Returns whether it changed.
-    fn reload(&self, stamp: FileStamp, token: String) -> Result<(bool, Arc<Credentials>)> {
-        let key_id = format!("ST${token}");
+    fn reload(
+        &self,
+        stamp: FileStamp,
+        token: Zeroizing<String>,
+    ) -> Result<(bool, Arc<Credentials>)> {
+        let fresh = Credentials::session(&token, self.key.clone());
         let mut cached =
             self.cached.lock().map_err(|_| Error::internal("session token cache poisoned"))?;
-        let changed = cached.credentials.key_id != key_id;
+        let changed = cached.credentials.key_id != fresh.key_id;
         if changed {
-            cached.credentials = Arc::new(Credentials { key_id, key: self.key.clone() });
+            cached.credentials = Arc::new(fresh);
         }
         cached.stamp = stamp;
         let credentials = cached.credentials.clone();
@@ -169,9 +174,11 @@ fn file_stamp(path: &Path) -> Result<FileStamp> {
 
 /// Reads and checks the token (surrounding whitespace removed). The stamp is taken first, so a
 /// rewrite during the read is seen at the next call.
-fn read_token(path: &Path) -> Result<(FileStamp, String)> {
+fn read_token(path: &Path) -> Result<(FileStamp, Zeroizing<String>)> {
     let stamp = file_stamp(path)?;
-    let text = std::fs::read_to_string(path).map_err(|e| token_error(path, &e.to_string()))?;
+    let text = std::fs::read_to_string(path)
+        .map(Zeroizing::new)
+        .map_err(|e| token_error(path, &e.to_string()))?;
     let token = text.trim();
     if token.is_empty() {
         return Err(token_error(path, "the file is empty"));
@@ -179,7 +186,7 @@ fn read_token(path: &Path) -> Result<(FileStamp, String)> {
     if !token.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\') {
         return Err(token_error(path, "the file does not hold a session token"));
     }
-    Ok((stamp, token.to_string()))
+    Ok((stamp, Zeroizing::new(token.to_string())))
 }
 
 fn token_error(path: &Path, problem: &str) -> Error {
@@ -228,14 +235,14 @@ mod tests {
         let f = fixture("header.payload.sig1\n");
         let provider = SecurityTokenProvider::from_profile(&f.profile, &no_env).unwrap();
         let first = provider.credentials().await.unwrap();
-        assert_eq!(first.key_id, "ST$header.payload.sig1");
+        assert_eq!(first.key_id.as_str(), "ST$header.payload.sig1");
         assert!(Arc::ptr_eq(&first, &provider.credentials().await.unwrap()), "cached");
         assert_eq!(provider.principal_type(), PrincipalType::Session);
         assert_eq!(provider.describe(), "session token in tenancy ocid1.tenancy.oc1..t");
 
         std::fs::write(&f.token, "header.payload.signature2").unwrap();
         let second = provider.credentials().await.unwrap();
-        assert_eq!(second.key_id, "ST$header.payload.signature2");
+        assert_eq!(second.key_id.as_str(), "ST$header.payload.signature2");
         assert!(Arc::ptr_eq(&first.key, &second.key), "the key is loaded once");
     }
 
@@ -249,7 +256,7 @@ mod tests {
         // Same length, so only the forced re-read is sure to see it.
         std::fs::write(&f.token, "token-b").unwrap();
         assert!(provider.refresh_after_unauthorized(&stale).await);
-        assert_eq!(provider.credentials().await.unwrap().key_id, "ST$token-b");
+        assert_eq!(provider.credentials().await.unwrap().key_id.as_str(), "ST$token-b");
     }
 
     #[tokio::test]
@@ -284,7 +291,7 @@ mod tests {
         let live = jwt_expiring_at(SystemTime::now() + Duration::from_secs(3600));
         let f = fixture(&live);
         let provider = SecurityTokenProvider::from_profile(&f.profile, &no_env).unwrap();
-        assert_eq!(provider.credentials().await.unwrap().key_id, format!("ST${live}"));
+        assert_eq!(provider.credentials().await.unwrap().key_id.as_str(), &format!("ST${live}"));
 
         let expired = jwt_expiring_at(SystemTime::now() - Duration::from_secs(60));
         std::fs::write(&f.token, &expired).unwrap();

@@ -371,3 +371,76 @@ fn keepalive() -> socket2::TcpKeepalive {
     let period = Duration::from_secs(15);
     socket2::TcpKeepalive::new().with_time(period).with_interval(period)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr, TcpListener};
+    use std::time::Instant;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+
+    /// An address whose connects hang (the listener's accept queue is full and never drained),
+    /// with what keeps it so.
+    fn blackholed_address() -> (SocketAddr, socket2::Socket, TcpStream) {
+        use socket2::{Domain, Socket, Type};
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        listener.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into()).unwrap();
+        listener.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap().as_socket().unwrap();
+        let filler = TcpStream::connect(addr).unwrap();
+        (addr, listener, filler)
+    }
+
+    #[test]
+    fn a_blackholed_address_gets_only_its_share_of_the_connect_time() {
+        let (black, _listener, _filler) = blackholed_address();
+        let good = TcpListener::bind("127.0.0.1:0").unwrap();
+        let good_addr = good.local_addr().unwrap();
+        let stop =
+            Interrupt::new(Instant::now() + Duration::from_secs(6), CancellationToken::new());
+        let started = Instant::now();
+        let socket = connect_any(&[black, good_addr], &stop)
+            .expect("the second address must be tried before the deadline");
+        assert_eq!(socket.peer_addr().unwrap(), good_addr);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(5), "{took:?}: the first address took more than half");
+    }
+
+    #[test]
+    fn an_address_that_used_its_share_says_so() {
+        let (black, _listener, _filler) = blackholed_address();
+        let stop =
+            Interrupt::new(Instant::now() + Duration::from_secs(30), CancellationToken::new())
+                .for_attempt(Duration::from_millis(300));
+        match connect_any(&[black], &stop) {
+            Err(TransportError::Failed { stage: Stage::Connect, source }) => {
+                assert_eq!(source.kind(), io::ErrorKind::TimedOut, "{source}");
+                assert!(source.to_string().contains(&black.to_string()), "{source}");
+            }
+            other => panic!("expected a connect timeout, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[test]
+    fn connections_have_tcp_keepalive() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stop =
+            Interrupt::new(Instant::now() + Duration::from_secs(5), CancellationToken::new());
+        let socket = connect(listener.local_addr().unwrap(), &stop).unwrap();
+        let socket = socket2::SockRef::from(&socket);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), Duration::from_secs(15));
+    }
+
+    #[test]
+    fn address_families_alternate_from_the_first_choice() {
+        let v6 = |n| SocketAddr::from((Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, n), 443));
+        let v4 = |n| SocketAddr::from((Ipv4Addr::new(10, 0, 0, n as u8), 443));
+        let ordered = interleave_families(vec![v6(1), v6(2), v6(3), v4(1), v4(2)]);
+        assert_eq!(ordered, vec![v6(1), v4(1), v6(2), v4(2), v6(3)]);
+        assert_eq!(interleave_families(vec![v4(1), v4(2)]), vec![v4(1), v4(2)]);
+        assert!(interleave_families(Vec::new()).is_empty());
+    }
+}

@@ -567,3 +567,22 @@ fn https_proxy_urls_are_refused_with_the_fix() {
     assert!(message.contains("NO_PROXY"), "{message}");
     assert!(!message.contains("Pr0xy-s3cret"), "{message}");
 }
+
+#[test]
+fn only_loopback_hosts_count_as_safe_for_plain_http() {
+    let cleartext = |url: &str| super::is_cleartext_to_network(&Url::parse(url).unwrap());
+    for safe in [
+        "http://127.0.0.1:7000",
+        "http://127.8.9.1",
+        "http://[::1]:80",
+        "http://LocalHost:1",
+        "https://10.0.0.1",
+    ] {
+        assert!(!cleartext(safe), "{safe}");
+    }
+    for unsafe_url in
+        ["http://10.0.0.1", "http://kms.example.com", "http://169.254.169.254", "http://[fd00::1]"]
+    {
+        assert!(cleartext(unsafe_url), "{unsafe_url}");
+    }
+}

@@ -570,10 +570,31 @@ fn with_attempts(error: Error, attempts: u32) -> Error {
     }
 }
 
+/// The JSON of a request body (it holds the base64 plaintext or ciphertext), in a buffer sized
+/// exactly up front: a growing buffer would leave copies of its earlier contents in freed memory.
 fn json_body<T: serde::Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>> {
-    serde_json::to_vec(value)
-        .map(Zeroizing::new)
-        .map_err(|e| Error::internal(format!("serialising a KMS request failed: {e}")))
+    let failed =
+        |e: serde_json::Error| Error::internal(format!("serialising a KMS request failed: {e}"));
+    let mut counter = ByteCounter(0);
+    serde_json::to_writer(&mut counter, value).map_err(failed)?;
+    let mut body = Zeroizing::new(Vec::with_capacity(counter.0));
+    serde_json::to_writer(&mut *body, value).map_err(failed)?;
+    debug_assert_eq!(body.capacity(), counter.0, "the request body reallocated");
+    Ok(body)
+}
+
+/// A writer that only counts the bytes written to it.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Parses a JSON response body; the error never quotes the body (it may hold key material).
@@ -608,6 +629,17 @@ fn decode_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_bodies_are_sized_exactly_so_no_copy_of_the_plaintext_is_left_behind() {
+        for size in [0, 1, 31, 4096] {
+            let encoded = B64.encode(vec![7u8; size]);
+            let body =
+                json_body(&EncryptRequest { key_id: "ocid1.key.oc1..k", plaintext: &encoded })
+                    .unwrap();
+            assert_eq!(body.len(), body.capacity(), "{size}-byte plaintext");
+        }
+    }
 
     #[test]
     fn the_client_names_itself_not_oracle() {

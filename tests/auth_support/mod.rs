@@ -167,7 +167,7 @@ pub async fn load_across_rotations(
     let mut tokens = BTreeSet::new();
     while tokens.len() < min_tokens && started.elapsed() < limit {
         if let Ok(credentials) = provider.credentials().await {
-            tokens.insert(credentials.key_id.clone());
+            tokens.insert(credentials.key_id.to_string());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
