@@ -391,3 +391,19 @@ async fn the_emulator_enforces_the_direct_limit_too() {
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("InvalidParameter"), "{text}");
 }
+
+#[tokio::test]
+async fn plain_http_to_a_network_host_needs_allow_plaintext_http() {
+    let emu = Emulator::start();
+    let mut map = emu.config_map();
+    map.insert("crypto_endpoint".into(), json!("http://192.0.2.10:8080"));
+    map.insert("request_timeout".into(), json!("1s"));
+    let err = init_error(&emu, &map).await;
+    assert_eq!(err.code(), ErrorCode::Config, "{err}");
+    assert!(err.message().contains("http://192.0.2.10:8080"), "{err}");
+    assert!(err.message().contains("allow_plaintext_http = true"), "{err}");
+    // With the opt-in the endpoint is used (192.0.2.0/24 is TEST-NET-1: nothing answers there).
+    map.insert("allow_plaintext_http".into(), json!(true));
+    let err = init_error(&emu, &map).await;
+    assert_ne!(err.code(), ErrorCode::Config, "{err}");
+}

@@ -2,12 +2,11 @@
 //! Endpoint URLs: checked and normalised, and the management endpoint derived from an
 //! OCI-shaped crypto endpoint.
 
-use tracing::warn;
-
-use super::keys::LOG_TARGET;
 use crate::error::{Error, Result};
 
 /// Checks that an endpoint is an absolute http(s) URL with a host; strips trailing slashes.
+/// (Whether plain `http://` may be used is the KMS client's rule: loopback hosts, or
+/// `allow_plaintext_http`.)
 pub(super) fn normalize(value: &str, source: &str) -> Result<String> {
     let value = value.trim();
     let bad = |problem: &str| {
@@ -25,13 +24,6 @@ pub(super) fn normalize(value: &str, source: &str) -> Result<String> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));
-    }
-    if url.scheme() == "http" {
-        warn!(
-            target: LOG_TARGET,
-            endpoint = value,
-            "{source} uses plain http: use https outside tests"
-        );
     }
     Ok(value.trim_end_matches('/').to_string())
 }
