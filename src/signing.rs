@@ -304,7 +304,12 @@ mod tests {
                 case["signed_headers"].as_str().unwrap(),
                 case["signature"].as_str().unwrap()
             );
-            assert_eq!(out.authorization.as_str(), expected_auth, "authorization of {}", case["name"]);
+            assert_eq!(
+                out.authorization.as_str(),
+                expected_auth,
+                "authorization of {}",
+                case["name"]
+            );
             assert_eq!(out.x_content_sha256.as_deref(), case["x_content_sha256"].as_str());
             assert_eq!(out.content_length, case["content_length"].as_u64().map(|n| n.to_string()));
         }

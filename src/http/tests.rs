@@ -586,3 +586,11 @@ fn only_loopback_hosts_count_as_safe_for_plain_http() {
         assert!(cleartext(unsafe_url), "{unsafe_url}");
     }
 }
+
+#[test]
+fn the_client_names_itself_not_oracle() {
+    for value in [super::CLIENT_INFO, super::USER_AGENT.as_str()] {
+        assert!(value.starts_with(concat!("ocikms/", env!("CARGO_PKG_VERSION"))), "{value}");
+        assert!(!value.to_ascii_lowercase().contains("oracle"), "{value}");
+    }
+}

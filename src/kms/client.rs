@@ -4,102 +4,25 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::request_id::new_request_id;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::de::DeserializeOwned;
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use url::Url;
 use zeroize::Zeroizing;
 
 use crate::auth::{CredentialProvider, Credentials};
 use crate::config::SealConfig;
 use crate::error::{Error, ErrorCode, Result};
-use crate::signing::{self, RequestParts};
+use crate::http::{tls_config, HttpClient, TransportError};
+use crate::request_id::new_request_id;
 
-use crate::http::{
-    is_cleartext_to_network, tls_config, HttpClient, HttpRequest, Interrupt, Origin,
-    TransportError, CLIENT_INFO, USER_AGENT,
-};
-
+use super::call::CallContext;
 use super::errors::{network_error, service_error, Operation};
 use super::models::{
     DecryptRequest, DecryptedData, EncryptRequest, EncryptedData, GenerateKeyRequest,
     GeneratedKeyData, Key, KeyShape, KeyVersion,
 };
+use super::request::{json_body, Endpoint, Request};
 use super::retry::{parse_retry_after, RetryPolicy};
-
-const API_VERSION: &str = "20180608";
-
-/// The longest a call may last: a longer timeout (up to `Duration::MAX`) is shortened to this, so
-/// the deadline `now + timeout` can always be computed. Far beyond any timeout that means
-/// something (the seal config caps `request_timeout` at 24 hours).
-const MAX_CALL_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
-/// The deadline and cancellation of one logical call (all its attempts and waits).
-#[derive(Debug, Clone)]
-pub struct CallContext {
-    deadline: Instant,
-    timeout: Duration,
-    cancel: CancellationToken,
-}
-
-impl CallContext {
-    /// A call that must finish within `timeout` (at most 100 years) and stops early
-    /// when `cancel` fires.
-    pub fn new(timeout: Duration, cancel: Option<CancellationToken>) -> Self {
-        let timeout = timeout.min(MAX_CALL_TIMEOUT);
-        let now = Instant::now();
-        CallContext {
-            // Cannot fail with the cap above; `now` (an immediate timeout) is never expected.
-            deadline: now.checked_add(timeout).unwrap_or(now),
-            timeout,
-            cancel: cancel.unwrap_or_default(),
-        }
-    }
-
-    /// How long until the deadline (zero once it has passed).
-    fn time_left(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
-    }
-
-    /// Runs `fut` unless the deadline passes or the call is cancelled first.
-    async fn bounded<T>(
-        &self,
-        what: &(dyn Fn() -> String + Sync),
-        fut: impl std::future::Future<Output = T>,
-    ) -> Result<T> {
-        tokio::select! {
-            biased;
-            () = self.cancel.cancelled() => Err(self.cancelled(what)),
-            res = tokio::time::timeout_at(self.deadline, fut) => {
-                res.map_err(|_| self.timed_out(what))
-            }
-        }
-    }
-
-    /// The deadline and cancellation as the transport checks them.
-    fn interrupt(&self) -> Interrupt {
-        Interrupt::new(self.deadline.into_std(), self.cancel.clone())
-    }
-
-    fn cancelled(&self, what: &(dyn Fn() -> String + Sync)) -> Error {
-        Error::new(ErrorCode::Cancelled, format!("{} was cancelled by the caller", what()))
-    }
-
-    fn timed_out(&self, what: &(dyn Fn() -> String + Sync)) -> Error {
-        Error::new(
-            ErrorCode::Timeout,
-            format!(
-                "{} did not complete within the call deadline of {:?}: raise request_timeout, \
-                 or check connectivity to the endpoint",
-                what(),
-                self.timeout
-            ),
-        )
-    }
-}
 
 /// A data key from `generateDataEncryptionKey`.
 pub struct GeneratedKey {
@@ -107,102 +30,6 @@ pub struct GeneratedKey {
     pub ciphertext: String,
     /// The plaintext key bytes, when requested.
     pub plaintext: Option<Zeroizing<Vec<u8>>>,
-}
-
-/// An OCI KMS endpoint: its base URL, and its origin (host, route, pooled connections).
-struct Endpoint {
-    base: Url,
-    origin: Arc<Origin>,
-    /// Scheme, host and port, for messages.
-    display: String,
-}
-
-impl Endpoint {
-    /// The endpoint of config value `value` (named `config_key` in errors). Plain `http://` to
-    /// anything but a loopback address needs `allow_plaintext_http`: a typo must not send data
-    /// keys and plaintexts across a network unencrypted.
-    fn new(
-        http: &HttpClient,
-        config_key: &str,
-        value: &str,
-        allow_plaintext_http: bool,
-    ) -> Result<Endpoint> {
-        let base = Endpoint::parse(config_key, value)?;
-        let display = base.origin().ascii_serialization();
-        if is_cleartext_to_network(&base) {
-            if !allow_plaintext_http {
-                return Err(Error::config(format!(
-                    "{config_key} {display} is plain http:// to a host that is not a loopback \
-                     address: data keys and plaintexts would cross the network unencrypted. Use \
-                     https://, or set allow_plaintext_http = true if the clear text is intended \
-                     (e.g. a TLS-terminating sidecar on a private link)"
-                )));
-            }
-            let endpoint = display.as_str();
-            tracing::warn!(
-                endpoint,
-                "{config_key} is plain http:// to a non-loopback host (allow_plaintext_http = \
-                 true): data keys and plaintexts cross the network UNENCRYPTED"
-            );
-        }
-        Ok(Endpoint { origin: http.origin(&base)?, base, display })
-    }
-
-    /// Validates an endpoint URL.
-    fn parse(config_key: &str, value: &str) -> Result<Url> {
-        let base = Url::parse(value.trim_end_matches('/')).map_err(|e| {
-            Error::config(format!(
-                "{config_key} {value:?} is not a valid URL ({e}): use \
-                 https://<vault>-crypto.kms.<region>.oraclecloud.com (or the matching management URL)"
-            ))
-        })?;
-        if !matches!(base.scheme(), "https" | "http") || base.host_str().is_none() {
-            return Err(Error::config(format!(
-                "{config_key} {value:?} must be an https:// URL with a host"
-            )));
-        }
-        Ok(base)
-    }
-
-    /// The path (and query) of `base` + `/20180608/` + path segments (each percent-encoded).
-    fn path(&self, segments: &[&str]) -> String {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().push(API_VERSION).extend(segments);
-        }
-        match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_owned(),
-        }
-    }
-}
-
-/// One HTTP request to send (possibly several times).
-struct Request<'e> {
-    method: &'static str,
-    endpoint: &'e Endpoint,
-    path: String,
-    body: Option<Zeroizing<Vec<u8>>>,
-    /// `opc-retry-token`, the same on every attempt, for calls that create something.
-    retry_token: Option<String>,
-}
-
-impl<'e> Request<'e> {
-    fn get(endpoint: &'e Endpoint, segments: &[&str]) -> Request<'e> {
-        let path = endpoint.path(segments);
-        Request { method: "GET", endpoint, path, body: None, retry_token: None }
-    }
-
-    fn post(endpoint: &'e Endpoint, segments: &[&str], body: Zeroizing<Vec<u8>>) -> Request<'e> {
-        let path = endpoint.path(segments);
-        Request { method: "POST", endpoint, path, body: Some(body), retry_token: None }
-    }
-
-    /// A POST without a body that OCI must not apply twice when an attempt is retried.
-    fn post_once(endpoint: &'e Endpoint, segments: &[&str]) -> Request<'e> {
-        let retry_token = Some(new_request_id());
-        Request { retry_token, ..Request::post(endpoint, segments, Zeroizing::new(Vec::new())) }
-    }
 }
 
 /// A successful response body, and the request id that produced it.
@@ -482,7 +309,7 @@ impl KmsClient {
         creds: &Credentials,
     ) -> Result<std::result::Result<Response, Failure>> {
         let request_id = new_request_id();
-        let message = match self.message(req, creds, &request_id) {
+        let message = match req.message(creds, &request_id) {
             Ok(message) => message,
             Err(error) => return Ok(Err(Failure { error, retry_after: None })),
         };
@@ -506,49 +333,6 @@ impl KmsClient {
         let error = service_error(op, resp.status, response_id.as_deref(), &request_id, &resp.body);
         Ok(Err(Failure { error, retry_after }))
     }
-
-    /// The request with the SDK's default headers and the signature headers for one attempt.
-    fn message(
-        &self,
-        req: &Request<'_>,
-        creds: &Credentials,
-        request_id: &str,
-    ) -> Result<HttpRequest> {
-        let origin = &req.endpoint.origin;
-        let host = origin.host_header();
-        let content_type = req.body.as_ref().map(|_| "application/json");
-        let body = req.body.as_deref().map(Vec::as_slice);
-        let date = signing::http_date(SystemTime::now());
-        let parts = RequestParts {
-            method: req.method,
-            path_and_query: &req.path,
-            host,
-            date: &date,
-            content_type,
-            body,
-        };
-        let signed = signing::sign(
-            &parts,
-            signing::default_signed_headers(req.method),
-            &creds.key_id,
-            creds.key.as_ref(),
-        )?;
-        let mut headers = vec![
-            ("host", host),
-            ("user-agent", USER_AGENT.as_str()),
-            ("accept", "*/*"),
-            ("opc-request-id", request_id),
-            ("opc-client-info", CLIENT_INFO),
-        ];
-        if let Some(ct) = content_type {
-            headers.push(("content-type", ct));
-        }
-        if let Some(token) = &req.retry_token {
-            headers.push(("opc-retry-token", token));
-        }
-        headers.extend(signed.to_pairs());
-        origin.request(req.method, &req.path, headers, body.unwrap_or_default())
-    }
 }
 
 /// A timeout or cancellation that interrupted a retry sequence, with the failure before it.
@@ -567,33 +351,6 @@ fn with_attempts(error: Error, attempts: u32) -> Error {
         error.context(format!("gave up after {attempts} attempts"))
     } else {
         error
-    }
-}
-
-/// The JSON of a request body (it holds the base64 plaintext or ciphertext), in a buffer sized
-/// exactly up front: a growing buffer would leave copies of its earlier contents in freed memory.
-fn json_body<T: serde::Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>> {
-    let failed =
-        |e: serde_json::Error| Error::internal(format!("serialising a KMS request failed: {e}"));
-    let mut counter = ByteCounter(0);
-    serde_json::to_writer(&mut counter, value).map_err(failed)?;
-    let mut body = Zeroizing::new(Vec::with_capacity(counter.0));
-    serde_json::to_writer(&mut *body, value).map_err(failed)?;
-    debug_assert_eq!(body.capacity(), counter.0, "the request body reallocated");
-    Ok(body)
-}
-
-/// A writer that only counts the bytes written to it.
-struct ByteCounter(usize);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -624,60 +381,4 @@ fn decode_secret(
             op.name, op.key_id, resp.request_id
         ))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_bodies_are_sized_exactly_so_no_copy_of_the_plaintext_is_left_behind() {
-        for size in [0, 1, 31, 4096] {
-            let encoded = B64.encode(vec![7u8; size]);
-            let body =
-                json_body(&EncryptRequest { key_id: "ocid1.key.oc1..k", plaintext: &encoded })
-                    .unwrap();
-            assert_eq!(body.len(), body.capacity(), "{size}-byte plaintext");
-        }
-    }
-
-    #[test]
-    fn the_client_names_itself_not_oracle() {
-        for value in [CLIENT_INFO, USER_AGENT.as_str()] {
-            assert!(value.starts_with(concat!("ocikms/", env!("CARGO_PKG_VERSION"))), "{value}");
-            assert!(!value.to_ascii_lowercase().contains("oracle"), "{value}");
-        }
-    }
-
-    #[test]
-    fn a_timeout_too_large_for_the_clock_is_capped_not_a_panic() {
-        let ctx = CallContext::new(Duration::MAX, None);
-        assert_eq!(ctx.timeout, MAX_CALL_TIMEOUT);
-        assert!(ctx.time_left() > MAX_CALL_TIMEOUT - Duration::from_secs(60));
-        let ctx = CallContext::new(Duration::from_secs(1), None);
-        assert!(ctx.time_left() <= Duration::from_secs(1));
-    }
-
-    #[test]
-    fn urls_and_hosts() {
-        let http = HttpClient::new(tls_config(None).unwrap());
-        let endpoint = |url| Endpoint::new(&http, "crypto_endpoint", url, false).unwrap();
-        let e = endpoint("https://v-crypto.kms.r.oraclecloud.com/");
-        let path = e.path(&["keys", "ocid1.key.oc1..a/b", "keyVersions"]);
-        assert_eq!(path, "/20180608/keys/ocid1.key.oc1..a%2Fb/keyVersions");
-        assert_eq!(e.origin.host_header(), "v-crypto.kms.r.oraclecloud.com");
-        let local = endpoint("http://127.0.0.1:7000");
-        assert_eq!(local.origin.host_header(), "127.0.0.1:7000");
-        assert_eq!(local.path(&["encrypt"]), "/20180608/encrypt");
-        assert_eq!(endpoint("https://h:443").origin.host_header(), "h");
-        assert_eq!(endpoint("https://h/prefix/").path(&["encrypt"]), "/prefix/20180608/encrypt");
-        assert_eq!(
-            Endpoint::parse("crypto_endpoint", "ftp://x").unwrap_err().code(),
-            ErrorCode::Config
-        );
-        assert!(Endpoint::parse("crypto_endpoint", "no url")
-            .unwrap_err()
-            .message()
-            .contains("crypto_endpoint"));
-    }
 }

@@ -7,13 +7,16 @@
 //! [`RetryPolicy`] within the call's [`CallContext`] deadline and cancellation; errors carry the
 //! HTTP status, OCI code and message, `opc-request-id`, and whether they are retryable.
 
+mod call;
 mod client;
 mod errors;
 #[doc(hidden)]
 pub mod fuzzing;
 mod models;
+mod request;
 mod retry;
 
-pub use client::{CallContext, GeneratedKey, KmsClient};
+pub use call::CallContext;
+pub use client::{GeneratedKey, KmsClient};
 pub use models::{EncryptedData, Key, KeyShape, KeyVersion};
 pub use retry::{is_retryable_status, parse_retry_after, RetryPolicy};
