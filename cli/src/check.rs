@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use ocikms::auth::federation::parse_jwt_claims;
+use ocikms::auth::jwt::parse_jwt_claims;
 use ocikms::auth::{CredentialProvider, PrincipalType};
 use ocikms::config::{AuthType, SealConfig};
 use ocikms::kms::{CallContext, Key, KmsClient};

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ocikms::auth::config_file::OciProfile;
-use ocikms::auth::federation;
+use ocikms::auth::jwt;
 use ocikms::auth::metadata::{MetadataClient, LEAF_CERT_PATH};
 use ocikms::auth::PrincipalType;
 use ocikms::config::{process_env, AuthType, SealConfig};
@@ -155,8 +155,7 @@ fn certificate_subject(pem: &str) -> std::result::Result<Vec<String>, String> {
 /// Fills what a session token's claims say (`sub`, `res_tenant`, `res_compartment`, `tenant`)
 /// into `principal`. `key_id` is the signing key id `ST$<jwt>`; the token is never kept.
 pub fn add_token_claims(principal: &mut Principal, key_id: &str) {
-    let Some(claims) =
-        key_id.strip_prefix("ST$").and_then(|token| federation::jwt_payload(token).ok())
+    let Some(claims) = key_id.strip_prefix("ST$").and_then(|token| jwt::jwt_payload(token).ok())
     else {
         return;
     };

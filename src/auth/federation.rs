@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MPL-2.0
 //! Session tokens shared by the token-based methods (instance principal, resource principal,
-//! OKE workload identity): JWT `exp` parsing, the token cache with its single-flight refresh,
+//! OKE workload identity): the token cache with its single-flight refresh (claims read by [`jwt`](super::jwt)),
 //! and the background task that refreshes before expiry so requests never wait on it.
 //!
 //! A [`TokenSource`] knows how to obtain one token (and the RSA key it is bound to);
@@ -14,16 +14,14 @@
 //! - after a 401 the stale token is replaced once, however many callers report it.
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use base64::Engine as _;
 use zeroize::Zeroizing;
 
+use crate::auth::jwt::{parse_jwt_claims, JwtClaims};
 use crate::auth::{CredentialProvider, Credentials, PrincipalType};
-use crate::error::error_chain;
-use crate::error::{Error, ErrorCode, Result, ServiceDetails};
-use crate::http::{HttpResponse, TransportError};
+use crate::error::{Error, ErrorCode, Result};
 
 /// The most a token is refreshed ahead of its expiry (the OCI SDKs' buffer).
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -31,76 +29,6 @@ const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 /// Longest wait between background refresh retries.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
-/// Time allowed for one token request (federation, proxymux), as the OCI SDKs allow.
-pub const TOKEN_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The claims of a session token that matter here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JwtClaims {
-    /// `exp`: when the token stops being accepted.
-    pub expires_at: SystemTime,
-    /// `iat`: when it was issued, if the token says.
-    pub issued_at: Option<SystemTime>,
-    /// `res_tenant`: the tenancy of a resource principal / workload, if present.
-    pub tenant: Option<String>,
-    /// The modulus (big-endian, no leading zeros) of the session public key the token is bound
-    /// to, from its `jwk` claim (an object or a JSON string, as OCI issues it), if present.
-    pub session_key_modulus: Option<Vec<u8>>,
-}
-
-/// Reads the claims of a JWT (`header.payload.signature`) without checking its signature (the
-/// service does that). Errors never include the token itself.
-pub fn parse_jwt_claims(token: &str) -> Result<JwtClaims> {
-    let claims = jwt_payload(token)?;
-    let time = |name: &str| -> Option<SystemTime> {
-        let secs = claims.get(name)?.as_f64()?;
-        (secs.is_finite() && (0.0..1e12).contains(&secs))
-            .then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
-    };
-    let expires_at =
-        time("exp").ok_or_else(|| invalid_jwt("the payload has no numeric `exp` claim"))?;
-    Ok(JwtClaims {
-        expires_at,
-        issued_at: time("iat"),
-        tenant: claims.get("res_tenant").and_then(|v| v.as_str()).map(str::to_string),
-        session_key_modulus: claims.get("jwk").and_then(jwk_modulus),
-    })
-}
-
-/// The JSON payload of a JWT (`header.payload.signature`), signature not checked. Errors never
-/// include the token itself.
-pub fn jwt_payload(token: &str) -> Result<serde_json::Value> {
-    let parts: Vec<&str> = token.trim().split('.').collect();
-    if parts.len() != 3 {
-        return Err(invalid_jwt(&format!("expected 3 dot-separated parts, found {}", parts.len())));
-    }
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(parts[1].trim_end_matches('='))
-        .map_err(|_| invalid_jwt("the payload is not base64url"))?;
-    serde_json::from_slice(&payload).map_err(|_| invalid_jwt("the payload is not a JSON object"))
-}
-
-/// The error for a token that is not a JWT, saying `what` is wrong with it.
-fn invalid_jwt(what: &str) -> Error {
-    Error::credentials(format!("the session token is not a valid JWT: {what}"))
-}
-
-/// The `n` of a `jwk` claim, given as an object or as a JSON string holding one.
-fn jwk_modulus(jwk: &serde_json::Value) -> Option<Vec<u8>> {
-    let parsed;
-    let jwk = match jwk {
-        serde_json::Value::String(text) => {
-            parsed = serde_json::from_str::<serde_json::Value>(text).ok()?;
-            &parsed
-        }
-        other => other,
-    };
-    let n = jwk.get("n")?.as_str()?;
-    let bytes =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n.trim_end_matches('=')).ok()?;
-    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
-    Some(bytes[first..].to_vec())
-}
 
 /// When to refresh a token valid from `start` until `expires_at`: `min(5 min, lifetime / 2)`
 /// before its expiry.
@@ -134,98 +62,6 @@ impl SessionToken {
             .as_ref()
             .is_none_or(|n| n.as_slice() == public.modulus().big_endian_without_leading_zero())
     }
-}
-
-/// The JSON answer to a token request (`sent`: its response, or why there is none); `what`
-/// names the service in errors (e.g. "the instance principal federation service") and `hint`
-/// says what to check when it refuses.
-///
-/// 401/403/404 answers are [`ErrorCode::NotAuthenticated`] (the principal was refused), 429 and
-/// 5xx answers and network failures are retryable. Error messages never quote a successful body.
-pub fn read_token_response(
-    sent: std::result::Result<HttpResponse, TransportError>,
-    what: &str,
-    url: &str,
-    hint: &str,
-) -> Result<serde_json::Value> {
-    let response = sent.map_err(|err| {
-        Error::new(
-            ErrorCode::Network,
-            format!("could not reach {what} at {url}: {}", error_chain(&err)),
-        )
-        .retryable(true)
-    })?;
-    let status = response.status;
-    let request_id = response.header("opc-request-id").unwrap_or_default().to_string();
-    if (200..300).contains(&status) {
-        return serde_json::from_slice(&response.body).map_err(|_| {
-            Error::internal(format!(
-                "{what} at {url} answered HTTP {status} with a body that is not JSON"
-            ))
-        });
-    }
-    let body = String::from_utf8_lossy(&response.body);
-    let details: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-    let field =
-        |name: &str| details.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let (code, retryable) = match status {
-        401 | 403 | 404 => (ErrorCode::NotAuthenticated, false),
-        429 => (ErrorCode::Throttled, true),
-        500..=599 => (ErrorCode::ServiceUnavailable, true),
-        _ => (ErrorCode::ServiceError, false),
-    };
-    let message = match field("message") {
-        m if m.is_empty() && details.is_null() => {
-            body.chars().take(200).collect::<String>().trim().to_string()
-        }
-        m => m,
-    };
-    Err(Error::new(code, format!("{what} at {url} refused the request: {hint}"))
-        .retryable(retryable)
-        .with_service(ServiceDetails {
-            status,
-            code: field("code"),
-            message,
-            opc_request_id: request_id,
-        }))
-}
-
-/// Fresh RSA-2048 session keys, one per token, generated ahead of need: the background refresh
-/// prepares the next key right after a token arrives, so the refresh window before expiry is
-/// spent on the token request only (key generation takes 50–500 ms).
-#[derive(Default)]
-pub struct SessionKeys {
-    next: Mutex<Option<aws_lc_rs::rsa::KeyPair>>,
-}
-
-impl SessionKeys {
-    /// A key never handed out before: the prepared one, or a new one.
-    pub async fn take(&self) -> Result<aws_lc_rs::rsa::KeyPair> {
-        let prepared = self.next.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match prepared {
-            Some(key) => Ok(key),
-            None => generate_session_key().await,
-        }
-    }
-
-    /// Generates the next key unless one is waiting.
-    pub async fn prepare(&self) -> Result<()> {
-        if self.next.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-            return Ok(());
-        }
-        let key = generate_session_key().await?;
-        self.next.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(key);
-        Ok(())
-    }
-}
-
-/// Generates an RSA-2048 key off the async worker threads.
-async fn generate_session_key() -> Result<aws_lc_rs::rsa::KeyPair> {
-    let generate = || aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048);
-    tokio::task::spawn_blocking(generate)
-        .await
-        .map_err(|_| Error::internal("the session key generation task failed"))?
-        .map_err(|_| Error::internal("generating an RSA-2048 session key failed"))
 }
 
 /// Somewhere session tokens come from: the federation service, a token file, the OKE proxymux.
@@ -498,30 +334,10 @@ impl<S: TokenSource> CredentialProvider for SessionTokenProvider<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::jwt::test_jwt;
+    use base64::Engine as _;
     use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-
-    /// A JWT with the given payload (the signature is not checked client-side).
-    fn jwt(payload: &serde_json::Value) -> String {
-        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-        format!("{}.{}.c2ln", b64(br#"{"alg":"RS256"}"#), b64(payload.to_string().as_bytes()))
-    }
-
-    fn unix(t: SystemTime) -> u64 {
-        t.duration_since(UNIX_EPOCH).unwrap().as_secs()
-    }
-
-    #[test]
-    fn jwt_claims_are_read_from_the_payload() {
-        let token =
-            jwt(&serde_json::json!({"exp": 2000000000, "iat": 1999999000, "res_tenant": "t1"}));
-        let claims = parse_jwt_claims(&token).unwrap();
-        assert_eq!(unix(claims.expires_at), 2000000000);
-        assert_eq!(claims.issued_at.map(unix), Some(1999999000));
-        assert_eq!(claims.tenant.as_deref(), Some("t1"));
-        // Float exp and padded base64 are accepted as the SDKs do.
-        let padded = jwt(&serde_json::json!({"exp": 1.5e9})).replacen(".c2ln", "=.c2ln", 1);
-        assert_eq!(unix(parse_jwt_claims(&padded).unwrap().expires_at), 1_500_000_000);
-    }
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn the_jwk_claim_binds_the_token_to_its_key() {
@@ -535,21 +351,13 @@ mod tests {
         // OCI puts the JWK in as a JSON string; an object is accepted too.
         let as_string = serde_json::json!({"kty": "RSA", "n": n, "e": "AQAB"}).to_string();
         for jwk in [serde_json::Value::String(as_string), serde_json::json!({"n": n})] {
-            let token = Zeroizing::new(jwt(&serde_json::json!({"exp": 2000000000, "jwk": jwk})));
+            let token =
+                Zeroizing::new(test_jwt(&serde_json::json!({"exp": 2000000000, "jwk": jwk})));
             assert!(SessionToken::new(token.clone(), key.clone()).unwrap().key_matches());
             assert!(!SessionToken::new(token, other.clone()).unwrap().key_matches());
         }
-        let unbound = Zeroizing::new(jwt(&serde_json::json!({"exp": 2000000000})));
+        let unbound = Zeroizing::new(test_jwt(&serde_json::json!({"exp": 2000000000})));
         assert!(SessionToken::new(unbound, other).unwrap().key_matches());
-    }
-
-    #[test]
-    fn malformed_jwts_are_rejected_without_echoing_the_token() {
-        for bad in ["secret-token", "a.!!!.c", &jwt(&serde_json::json!({"iat": 1}))] {
-            let err = parse_jwt_claims(bad).unwrap_err();
-            assert_eq!(err.code(), ErrorCode::Credentials);
-            assert!(!err.message().contains(bad), "{}", err.message());
-        }
     }
 
     #[test]
@@ -602,7 +410,7 @@ mod tests {
             }
             let now = SystemTime::now();
             let exp = (now + self.lifetime).duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
-            let token = jwt(&serde_json::json!({"exp": exp, "n": n}));
+            let token = test_jwt(&serde_json::json!({"exp": exp, "n": n}));
             SessionToken::new(Zeroizing::new(token), self.key.clone())
         }
         fn principal_type(&self) -> PrincipalType {

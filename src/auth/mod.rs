@@ -8,11 +8,13 @@ pub mod api_key;
 pub mod config_file;
 pub mod federation;
 pub mod instance_principal;
+pub mod jwt;
 pub mod metadata;
 pub mod pem;
 pub mod regions;
 pub mod resource_principal;
 pub mod session_token;
+pub mod token_fetch;
 pub mod workload_identity;
 
 use std::sync::Arc;

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::auth::api_key::load_profile_key;
 use crate::auth::config_file::OciProfile;
-use crate::auth::federation::parse_jwt_claims;
+use crate::auth::jwt::parse_jwt_claims;
 use crate::auth::pem::check_fingerprint;
 use crate::auth::{CredentialProvider, Credentials, PrincipalType};
 use crate::config::Env;

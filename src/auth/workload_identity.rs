@@ -22,12 +22,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
-use crate::auth::federation::{
-    read_token_response, SessionKeys, SessionToken, SessionTokenProvider, TokenSource,
-    TOKEN_REQUEST_TIMEOUT,
-};
+use crate::auth::federation::{SessionToken, SessionTokenProvider, TokenSource};
 use crate::auth::regions::resolve_region_with;
 use crate::auth::resource_principal::{REGION_ENV, VERSION_ENV};
+use crate::auth::token_fetch::{read_token_response, SessionKeys, TOKEN_REQUEST_TIMEOUT};
 use crate::auth::PrincipalType;
 use crate::config::Env;
 use crate::error::{Error, Result};
