@@ -24,7 +24,8 @@ timed:
   6. instance principal (ours only: the stock seal's OCI SDK v60 has no OCI_METADATA_BASE_URL)
   4. HA: three raft nodes, leader stopped → new leader; restart it → unseals and rejoins
 
-Environment: VAULT_BIN, VAULT_STOCK_BIN, OCIKMS_EMULATOR_BIN, OCIKMS_CLI_BIN;
+`--steps 1,2` runs only those (`make test` does; `make test-vault` runs all), with step 0 and the
+steps they need. Environment: VAULT_BIN, VAULT_STOCK_BIN, OCIKMS_EMULATOR_BIN, OCIKMS_CLI_BIN;
 OCIKMS_KEEP_SERVER_DIRS=1 keeps the server folders. Exit status 0 only if every step passed.
 """
 
@@ -40,8 +41,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (RELEASE, REPO, Cleanup, EmulatorWorld, Node, SealStanza, StepFailed, Suite,  # noqa: E402
-                     check, wait_for)
+from harness import (RELEASE, REPO, EmulatorWorld, Node, SealStanza, Step, StepFailed, Suite,  # noqa: E402
+                     check, parse_steps, wait_for)
 from steps import (read_secret, restart, restart_stopped, seal_type, step_faults,  # noqa: E402
                    step_ha, step_instance_principal, step_migration, step_rotation, write_secret)
 
@@ -254,44 +255,30 @@ def step_restart_times(world: World, state: dict) -> str:
                      for name, t in times.items())
 
 
+STEPS = [
+    Step("0. binaries: ours links the shim, stock the official Go seal, both alike otherwise",
+         step_binaries, gate=True),
+    Step("1. init (recovery 3/2), kv write, restart → auto-unseal, kv read", step_lifecycle),
+    Step("2a. cross: initialised by stock Vault → ours unseals and reads", step_cross_stock_to_ours),
+    Step("2b. cross: initialised by ours → stock Vault unseals and reads", step_cross_ours_to_stock),
+    Step(f"2c. restart to unsealed, stock vs ours, {RESTARTS} restarts each (not asserted)",
+         step_restart_times, needs="2a."),
+    Step("5. key rotation → restart → stored keys re-encrypted and current", step_rotation, needs="1."),
+    Step("7. 503s on the first decrypts at start → unsealed", step_faults, needs="1."),
+    Step("3. seal migration shamir → ocikms → shamir", step_migration),
+    Step("6. instance principal (ours; metadata service + federation)", step_instance_principal),
+    Step("4. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
+]
+
+
 def main() -> int:
+    groups = parse_steps(STEPS)
     for binary in (VAULT, VAULT_STOCK, CLI):
         if not binary.exists():
             print(f"missing {binary}: run `scripts/build-vault.sh all` and `cargo build --release --workspace`",
                   file=sys.stderr)
             return 2
-    suite = Suite("vault")
-    cleanup = Cleanup()
-    try:
-        world = World(cleanup)
-        state: dict = {}
-        steps = [
-            ("0. binaries: ours links the shim, stock the official Go seal, both alike otherwise", step_binaries),
-            ("1. init (recovery 3/2), kv write, restart → auto-unseal, kv read", step_lifecycle),
-            ("2a. cross: initialised by stock Vault → ours unseals and reads", step_cross_stock_to_ours),
-            ("2b. cross: initialised by ours → stock Vault unseals and reads", step_cross_ours_to_stock),
-            (f"2c. restart to unsealed, stock vs ours, {RESTARTS} restarts each (not asserted)",
-             step_restart_times),
-            ("5. key rotation → restart → stored keys re-encrypted and current", step_rotation),
-            ("7. 503s on the first decrypts at start → unsealed", step_faults),
-            ("3. seal migration shamir → ocikms → shamir", step_migration),
-            ("6. instance principal (ours; metadata service + federation)", step_instance_principal),
-            ("4. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
-        ]
-        needs = {"2c.": "2a.", "5.": "1.", "7.": "1."}
-        failed: set[str] = set()
-        for name, body in steps:
-            number = name.split(" ")[0]
-            if needs.get(number) in failed:
-                print(f"- {name}: skipped ({needs[number]} failed)", flush=True)
-                continue
-            if not suite.step(name, lambda body=body: body(world, state)):
-                failed.add(number)
-                if number == "0.":
-                    break  # wrong binaries: nothing else means anything
-    finally:
-        cleanup.close()
-    return suite.finish()
+    return Suite("vault").run(STEPS, World, groups)
 
 
 if __name__ == "__main__":
