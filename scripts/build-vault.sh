@@ -8,7 +8,7 @@
 #                                     replaced by vault-shim/, cgo, libocikms.a linked in)
 #   scripts/build-vault.sh stock    → target/vault/vault-stock  the official Go seal
 #                                     (vault-build/stock/: same versions, no replacement)
-#   scripts/build-vault.sh all      → both, one after the other
+#   scripts/build-vault.sh all      → both, ours first
 #
 #   scripts/build-vault.sh sdk      → only target/vault/sdk (needed before `go mod tidy` there)
 #
@@ -21,6 +21,11 @@
 # Incremental: the go command's build cache, and go build leaves an up-to-date output alone. For
 # ours, scripts/go-env.sh stamps the digest of target/release/libocikms.a into the link flags, so
 # a rebuilt library relinks. Stripped (-s -w) and -trimpath, as HashiCorp's release builds.
+# Both variants compile with the same settings (CGO_ENABLED=1, the same tags and -trimpath) and
+# the same module versions, so stock reuses ours' cached packages and compiles only the 30 that
+# import the seal. With CGO_ENABLED=0 for stock, ~1400 of Vault's ~2600 packages compiled again
+# (cgo changes net and os/user, which most import); with Vault's own go-kms-wrapping/v2 and
+# protobuf versions, ~600. The official seal is pure Go either way.
 # Afterwards `go version -m` must show the shim in place of the official wrapper and no
 # github.com/oracle/oci-go-sdk/v60 (the Go seal's SDK) in ours, and the reverse in stock.
 set -euo pipefail
@@ -74,12 +79,10 @@ case "$variant" in
   ours)
     module_dir="$root/vault-build"
     output="$out_dir/vault"
-    cgo=1
     ;;
   stock)
     module_dir="$root/vault-build/stock"
     output="$out_dir/vault-stock"
-    cgo=0
     ;;
   *)
     echo "usage: $0 [ours|stock|all|sdk]" >&2
@@ -110,9 +113,9 @@ fi
 prepare_sdk
 cd "$module_dir"
 
-echo "build-vault: building $variant → ${output#"$root"/} (CGO_ENABLED=$cgo)"
+echo "build-vault: building $variant → ${output#"$root"/}"
 started=$(date +%s)
-CGO_ENABLED=$cgo go build -trimpath -tags vault \
+CGO_ENABLED=1 go build -trimpath -tags vault \
   -ldflags "-s -w $version_ldflags$extra_ldflags" -o "$output" .
 elapsed=$(( $(date +%s) - started ))
 

@@ -2,13 +2,14 @@
 """Drives real Vault-family servers (OpenBao's `bao`, HashiCorp's `vault`) against the emulator.
 
 Shared by the real-server suites (tests/servers/*_suite.py): the OCI KMS emulator, a server node
-with raft storage on loopback listeners, its CLI, and a step runner that prints one line per step
-with its timing and a closing `N passed, N failed` line. Every process started here is stopped by
-`Cleanup`, whatever happens.
+with raft storage on loopback listeners, its CLI, and the step runner (`Step`, `Suite.run`; the
+suites' `--steps N,N` picks steps) that prints one line per step with its timing and a closing
+`N passed, N failed` line. Every process started here is stopped by `Cleanup`, whatever happens.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -339,14 +340,96 @@ class Node:
 
 
 
+@dataclass(frozen=True)
+class Step:
+    """One step of a suite. `label` starts with the step's id (`2a.`, `b.`); its group is the id
+    without the dot and a letter suffix (`2`, `b`), which `--steps` selects. A step is skipped when
+    the step it `needs` (an id) did not pass; a failed `gate` ends the suite, since nothing after it
+    would mean anything."""
+
+    label: str
+    body: Callable[[object, dict], str | None]
+    needs: str | None = None
+    gate: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.label.split(" ", 1)[0]
+
+    @property
+    def group(self) -> str:
+        number = self.id.rstrip(".")
+        return number.rstrip("abcdefghijklmnopqrstuvwxyz") or number
+
+
+def parse_steps(steps: list[Step], argv: list[str] | None = None) -> set[str] | None:
+    """The groups named by `--steps 1,2` on the command line, or None (every step)."""
+    groups = list(dict.fromkeys(step.group for step in steps))
+    parser = argparse.ArgumentParser(description="Runs the suite's steps against the emulator.")
+    parser.add_argument("--steps", metavar="N,N",
+                        help=f"only these steps (of {','.join(groups)}), with the steps they need")
+    args = parser.parse_args(argv)
+    if args.steps is None:
+        return None
+    chosen = {group.strip() for group in args.steps.split(",") if group.strip()}
+    unknown = sorted(chosen - set(groups))
+    if not chosen or unknown:
+        parser.error(f"--steps {args.steps!r}: no step {', '.join(unknown) or 'named'}; "
+                     f"the steps are {','.join(groups)}")
+    return chosen
+
+
+def select(steps: list[Step], groups: set[str] | None) -> list[Step]:
+    """The steps of `groups` (all when None), the gates and every step they need, in order."""
+    if groups is None:
+        return list(steps)
+    by_id = {step.id: step for step in steps}
+    wanted = {step.id for step in steps if step.group in groups or step.gate}
+    pending = list(wanted)
+    while pending:
+        needs = by_id[pending.pop()].needs
+        if needs is not None and needs not in wanted:
+            wanted.add(needs)
+            pending.append(needs)
+    return [step for step in steps if step.id in wanted]
+
+
 class Suite:
-    """Runs named steps in order, printing `✓/✗ name (seconds)`; a failed step ends the suite."""
+    """Runs steps in order, printing `✓/✗ label (seconds)` for each and a closing
+    `title: N passed, N failed` line."""
 
     def __init__(self, title: str) -> None:
         self.title = title
         self.passed = 0
         self.failed = 0
-        self.notes: list[str] = []
+        self.skipped = 0
+
+    def run(self, steps: list[Step], make_world: Callable[[Cleanup], object],
+            groups: set[str] | None = None) -> int:
+        """Runs the selected steps (see `select`) against one world, `make_world(cleanup)`, sharing
+        a `state` dict; stops every process afterwards. Returns the exit status (0: all passed)."""
+        chosen = select(steps, groups)
+        if groups is not None:
+            print(f"{self.title}: steps {', '.join(step.id for step in chosen)} "
+                  f"(--steps {','.join(sorted(groups))})", flush=True)
+        cleanup = Cleanup()
+        try:
+            world = make_world(cleanup)
+            state: dict = {}
+            not_passed: set[str] = set()
+            for step in chosen:
+                if step.needs in not_passed:
+                    print(f"- {step.label}: skipped ({step.needs} did not pass)", flush=True)
+                    self.skipped += 1
+                    not_passed.add(step.id)
+                    continue
+                if not self.step(step.label, lambda step=step: step.body(world, state)):
+                    not_passed.add(step.id)
+                    if step.gate:
+                        break
+        finally:
+            cleanup.close()
+        return self.finish()
 
     def step(self, name: str, body: Callable[[], str | None]) -> bool:
         started = time.monotonic()
@@ -365,5 +448,6 @@ class Suite:
         return True
 
     def finish(self) -> int:
-        print(f"{self.title}: {self.passed} passed, {self.failed} failed", flush=True)
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        print(f"{self.title}: {self.passed} passed, {self.failed} failed{skipped}", flush=True)
         return 0 if self.failed == 0 else 1

@@ -15,9 +15,10 @@ seal's storage) with raft storage and loopback listeners. Each step is asserted 
   g. storage written by OpenBao 2.6.2's built-in Go ocikms seal → the plugin on 2.6.2, then 2.7.2
   h. the plugin process killed → OpenBao respawns it at the next seal call and stays unsealed
 
-Environment: BAO_BIN (2.7.2), BAO_LEGACY_BIN (2.6.2), OCIKMS_PLUGIN_BIN, OCIKMS_EMULATOR_BIN,
-OCIKMS_CLI_BIN; OCIKMS_KEEP_SERVER_DIRS=1 keeps the server folders for a look afterwards.
-Exit status 0 only if every step passed.
+`--steps b,g` runs only those (and a, which the others build on). Environment: BAO_BIN (2.7.2),
+BAO_LEGACY_BIN (2.6.2), OCIKMS_PLUGIN_BIN, OCIKMS_EMULATOR_BIN, OCIKMS_CLI_BIN;
+OCIKMS_KEEP_SERVER_DIRS=1 keeps the server folders for a look afterwards. Exit status 0 only if
+every step passed.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (RELEASE, REPO, Cleanup, EmulatorWorld, Node, SealStanza, StepFailed, Suite,  # noqa: E402
-                     check, wait_for)
+from harness import (RELEASE, REPO, EmulatorWorld, Node, SealStanza, Step, StepFailed, Suite,  # noqa: E402
+                     check, parse_steps, wait_for)
 from steps import (read_secret, restart, seal_type, step_faults, step_ha,  # noqa: E402
                    step_instance_principal, step_migration, step_rotation, write_secret)
 
@@ -138,35 +139,28 @@ def step_builtin_storage(world: World, state: dict) -> str:
             f"in {on_legacy:.2f} s and on 2.7.2 in {seconds:.2f} s")
 
 
+STEPS = [
+    # b, e and h build on a's server (state["node"]): a failure of a ends the suite.
+    Step("a. init, kv write, restart → auto-unseal, kv read", step_lifecycle, gate=True),
+    Step("b. key rotation → restart → stored keys upgraded and current", step_rotation),
+    Step("e. 503s on the first decrypts at start → unsealed", step_faults),
+    Step("h. plugin killed (SIGKILL) → OpenBao respawns it, stays unsealed", step_plugin_crash),
+    Step("c. seal migration shamir → ocikms plugin → shamir", step_migration),
+    Step("d. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
+    Step("f. instance principal through the plugin stanza's env", step_instance_principal),
+    Step("g. storage of OpenBao 2.6.2's built-in seal → plugin", step_builtin_storage),
+]
+
+
 def main() -> int:
+    groups = parse_steps(STEPS)
     for binary in (BAO, PLUGIN, CLI):
         if not binary.exists():
             print(f"missing {binary}: run `make test-openbao` (it builds and installs what it needs)",
                   file=sys.stderr)
             return 2
     print(subprocess.run([str(BAO), "version"], capture_output=True, text=True).stdout.strip())
-    suite = Suite("openbao")
-    cleanup = Cleanup()
-    try:
-        world = World(cleanup)
-        state: dict = {}
-        steps = [
-            ("a. init, kv write, restart → auto-unseal, kv read", step_lifecycle),
-            ("b. key rotation → restart → stored keys upgraded and current", step_rotation),
-            ("e. 503s on the first decrypts at start → unsealed", step_faults),
-            ("h. plugin killed (SIGKILL) → OpenBao respawns it, stays unsealed", step_plugin_crash),
-            ("c. seal migration shamir → ocikms plugin → shamir", step_migration),
-            ("d. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
-            ("f. instance principal through the plugin stanza's env", step_instance_principal),
-            ("g. storage of OpenBao 2.6.2's built-in seal → plugin", step_builtin_storage),
-        ]
-        for name, body in steps:
-            if not suite.step(name, lambda body=body: body(world, state)):
-                if name.startswith("a."):
-                    break  # the later steps build on a's server
-    finally:
-        cleanup.close()
-    return suite.finish()
+    return Suite("openbao").run(STEPS, World, groups)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ file); target/vault/vault-stock is the same Vault with the official Go seal
 OCI_CONFIG_FILE (the emulator's oci/config) in the server's environment. Each step is asserted and
 timed:
 
-  0. the binaries: ours links the shim and the binding, stock the official seal and its OCI SDK
+  0. the binaries: ours links the shim and the binding, stock the official seal and its OCI SDK;
+     every other module version and build setting is the same (stock's build reuses ours' packages)
   1. init with recovery keys → unsealed, Seal Type ocikms, Recovery Seal Type shamir; kv write;
      restart → auto-unseal; kv read
   2. cross: storage initialised by stock Vault (the Go seal) → ours unseals it and reads the
@@ -23,7 +24,8 @@ timed:
   6. instance principal (ours only: the stock seal's OCI SDK v60 has no OCI_METADATA_BASE_URL)
   4. HA: three raft nodes, leader stopped → new leader; restart it → unseals and rejoins
 
-Environment: VAULT_BIN, VAULT_STOCK_BIN, OCIKMS_EMULATOR_BIN, OCIKMS_CLI_BIN;
+`--steps 1,2` runs only those (`make test` does; `make test-vault` runs all), with step 0 and the
+steps they need. Environment: VAULT_BIN, VAULT_STOCK_BIN, OCIKMS_EMULATOR_BIN, OCIKMS_CLI_BIN;
 OCIKMS_KEEP_SERVER_DIRS=1 keeps the server folders. Exit status 0 only if every step passed.
 """
 
@@ -39,8 +41,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import (RELEASE, REPO, Cleanup, EmulatorWorld, Node, SealStanza, StepFailed, Suite,  # noqa: E402
-                     check, wait_for)
+from harness import (RELEASE, REPO, EmulatorWorld, Node, SealStanza, Step, StepFailed, Suite,  # noqa: E402
+                     check, parse_steps, wait_for)
 from steps import (read_secret, restart, restart_stopped, seal_type, step_faults,  # noqa: E402
                    step_ha, step_instance_principal, step_migration, step_rotation, write_secret)
 
@@ -116,26 +118,60 @@ def expect_seal(world: World, binary: Path) -> str:
     return f"official Go seal ({calls} GetKey)"
 
 
+# Modules only one of the two binaries links, or links in another form: the seal and its SDK.
+SEAL_MODULES = frozenset({SHIM, "github.com/ocikms/ocikms/go-bindings", "github.com/oracle/oci-go-sdk/v60"})
+
+
+def build_info(go: str, binary: Path) -> tuple[str, dict[str, str], dict[str, str]]:
+    """`go version -m`: its text, {module: version} of the linked modules, {setting: value}."""
+    text = subprocess.run([go, "version", "-m", str(binary)], capture_output=True, text=True).stdout
+    modules, settings = {}, {}
+    for fields in (line.split("\t") for line in text.splitlines()):
+        if fields[1:2] == ["dep"] and len(fields) > 3:
+            modules[fields[2]] = fields[3]
+        elif fields[1:2] == ["build"] and len(fields) > 2:
+            key, _, value = fields[2].partition("=")
+            settings[key] = value
+    return text, modules, settings
+
+
+def replacement(text: str, module: str) -> str | None:
+    """The `=>` target `go version -m` prints under `module`, or None when it is not replaced."""
+    lines = text.splitlines()
+    for at, line in enumerate(lines):
+        if line.split("\t")[1:3] == ["dep", module]:
+            following = lines[at + 1].split("\t") if at + 1 < len(lines) else []
+            return following[2] if following[1:2] == ["=>"] and len(following) > 2 else None
+    return None
+
+
+def alike(ours: dict[str, str], stock: dict[str, str], skip: frozenset[str] = frozenset()) -> list[str]:
+    """`name: ours vs stock` for every entry not in `skip` that differs between the two."""
+    return [f"{name}: {ours.get(name, '-')} vs {stock.get(name, '-')}"
+            for name in sorted((ours.keys() | stock.keys()) - skip) if ours.get(name) != stock.get(name)]
+
+
 def step_binaries(world: World, state: dict) -> str:
     go = shutil.which("go")
     if go is None:
         return "go not in PATH: `go version -m` check skipped (scripts/build-vault.sh makes it)"
-    ours = subprocess.run([go, "version", "-m", str(VAULT)], capture_output=True, text=True).stdout
-    stock = subprocess.run([go, "version", "-m", str(VAULT_STOCK)], capture_output=True, text=True).stdout
-    ours_lines = ours.splitlines()
-    shim_at = [i for i, line in enumerate(ours_lines) if line.split("\t")[1:3] == ["dep", SHIM]]
-    check(bool(shim_at) and ours_lines[shim_at[0] + 1].startswith("\t=>\t../vault-shim"),
+    ours, ours_modules, ours_settings = build_info(go, VAULT)
+    stock, stock_modules, stock_settings = build_info(go, VAULT_STOCK)
+    check(ours_modules.get(SHIM) == "v2.0.9" and replacement(ours, SHIM) == "../vault-shim",
           f"{VAULT} does not link {SHIM} => ../vault-shim")
-    check("\tgithub.com/ocikms/ocikms/go-bindings\t" in ours, f"{VAULT} does not link the ocikms binding")
-    check("\tgithub.com/oracle/oci-go-sdk/v60\t" not in ours, f"{VAULT} links the Go seal's OCI SDK v60")
-    check(f"\tdep\t{SHIM}\tv2.0.9\t" in stock and "\tgithub.com/oracle/oci-go-sdk/v60\t" in stock,
-          f"{VAULT_STOCK} does not link the official Go seal")
+    check("github.com/ocikms/ocikms/go-bindings" in ours_modules, f"{VAULT} does not link the ocikms binding")
+    check("github.com/oracle/oci-go-sdk/v60" not in ours_modules, f"{VAULT} links the Go seal's OCI SDK v60")
+    check(stock_modules.get(SHIM) == "v2.0.9" and replacement(stock, SHIM) is None
+          and "github.com/oracle/oci-go-sdk/v60" in stock_modules, f"{VAULT_STOCK} does not link the official Go seal")
+    # Built alike, stock compiles only the packages that import the seal (scripts/build-vault.sh).
+    differ = alike(ours_modules, stock_modules, SEAL_MODULES) + alike(ours_settings, stock_settings)
+    check(not differ, "the two binaries differ beyond the seal, so the stock build does not reuse ours' "
+          "compiled packages: " + "; ".join(differ))
     versions = [subprocess.run([str(b), "version"], capture_output=True, text=True).stdout.strip()
                 for b in (VAULT, VAULT_STOCK)]
-    # Vault appends " (cgo)" to its version when built with cgo, which ours needs.
-    check(versions[0].removesuffix(" (cgo)") == versions[1],
-          f"the two binaries report different versions: {versions}")
-    return f"{versions[0]}; ours: {SHIM} => ../vault-shim, no oci-go-sdk/v60; stock: the official v2.0.9"
+    check(versions[0] == versions[1], f"the two binaries report different versions: {versions}")
+    return (f"{versions[0]}; ours: {SHIM} => ../vault-shim, no oci-go-sdk/v60; stock: the official "
+            f"v2.0.9; the {len(ours_modules.keys() - SEAL_MODULES)} other modules and the build settings alike")
 
 
 def step_lifecycle(world: World, state: dict) -> str:
@@ -219,44 +255,30 @@ def step_restart_times(world: World, state: dict) -> str:
                      for name, t in times.items())
 
 
+STEPS = [
+    Step("0. binaries: ours links the shim, stock the official Go seal, both alike otherwise",
+         step_binaries, gate=True),
+    Step("1. init (recovery 3/2), kv write, restart → auto-unseal, kv read", step_lifecycle),
+    Step("2a. cross: initialised by stock Vault → ours unseals and reads", step_cross_stock_to_ours),
+    Step("2b. cross: initialised by ours → stock Vault unseals and reads", step_cross_ours_to_stock),
+    Step(f"2c. restart to unsealed, stock vs ours, {RESTARTS} restarts each (not asserted)",
+         step_restart_times, needs="2a."),
+    Step("5. key rotation → restart → stored keys re-encrypted and current", step_rotation, needs="1."),
+    Step("7. 503s on the first decrypts at start → unsealed", step_faults, needs="1."),
+    Step("3. seal migration shamir → ocikms → shamir", step_migration),
+    Step("6. instance principal (ours; metadata service + federation)", step_instance_principal),
+    Step("4. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
+]
+
+
 def main() -> int:
+    groups = parse_steps(STEPS)
     for binary in (VAULT, VAULT_STOCK, CLI):
         if not binary.exists():
             print(f"missing {binary}: run `scripts/build-vault.sh all` and `cargo build --release --workspace`",
                   file=sys.stderr)
             return 2
-    suite = Suite("vault")
-    cleanup = Cleanup()
-    try:
-        world = World(cleanup)
-        state: dict = {}
-        steps = [
-            ("0. binaries: ours links the shim, stock the official Go seal", step_binaries),
-            ("1. init (recovery 3/2), kv write, restart → auto-unseal, kv read", step_lifecycle),
-            ("2a. cross: initialised by stock Vault → ours unseals and reads", step_cross_stock_to_ours),
-            ("2b. cross: initialised by ours → stock Vault unseals and reads", step_cross_ours_to_stock),
-            (f"2c. restart to unsealed, stock vs ours, {RESTARTS} restarts each (not asserted)",
-             step_restart_times),
-            ("5. key rotation → restart → stored keys re-encrypted and current", step_rotation),
-            ("7. 503s on the first decrypts at start → unsealed", step_faults),
-            ("3. seal migration shamir → ocikms → shamir", step_migration),
-            ("6. instance principal (ours; metadata service + federation)", step_instance_principal),
-            ("4. HA: 3 raft nodes, leader stopped → new leader, old one rejoins", step_ha),
-        ]
-        needs = {"2c.": "2a.", "5.": "1.", "7.": "1."}
-        failed: set[str] = set()
-        for name, body in steps:
-            number = name.split(" ")[0]
-            if needs.get(number) in failed:
-                print(f"- {name}: skipped ({needs[number]} failed)", flush=True)
-                continue
-            if not suite.step(name, lambda body=body: body(world, state)):
-                failed.add(number)
-                if number == "0.":
-                    break  # wrong binaries: nothing else means anything
-    finally:
-        cleanup.close()
-    return suite.finish()
+    return Suite("vault").run(STEPS, World, groups)
 
 
 if __name__ == "__main__":

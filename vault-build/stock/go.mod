@@ -1,15 +1,23 @@
 // Stock HashiCorp Vault with the official Go ocikms seal, for the cross tests: the same
-// requirements as ../go.mod without the seal's replacement. Build with
-// `scripts/build-vault.sh stock` (→ target/vault/vault-stock); ../README.md explains it.
+// requirements as ../go.mod (two of them raised by hand, below) without the seal's replacement.
+// Build with `scripts/build-vault.sh stock` (→ target/vault/vault-stock); ../README.md explains it.
 module github.com/ocikms/ocikms/vault-build/stock
 
 // Vault 1.21.4's own go directive.
 go 1.25.3
 
-// The only direct requirement: Vault, the v1.21.4 release. The indirect block below is what
-// `go mod tidy` selects from Vault's go.mod by minimal version selection: nothing in it is chosen
-// by hand (README.md lists where it differs from Vault's own go.mod).
+// The only direct requirement: Vault, the v1.21.4 release. The large indirect block below is what
+// `go mod tidy` selects from Vault's go.mod by minimal version selection.
 require github.com/hashicorp/vault v1.21.4
+
+// Chosen by hand: the two versions ../go.mod raises over Vault's (its binding needs them), so
+// that both builds compile every package that does not import the seal once (Go's build cache
+// keys on dependency versions). The official seal, wrappers/ocikms/v2 v2.0.9, uses neither
+// version's additions (../README.md).
+require (
+	github.com/hashicorp/go-kms-wrapping/v2 v2.0.21 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
 
 require (
 	cel.dev/expr v0.24.0 // indirect
@@ -226,7 +234,6 @@ require (
 	github.com/hashicorp/go-hmac-drbg v0.0.0-20210916214228-a6e5a68489f6 // indirect
 	github.com/hashicorp/go-immutable-radix v1.3.1 // indirect
 	github.com/hashicorp/go-kms-wrapping/entropy/v2 v2.0.1 // indirect
-	github.com/hashicorp/go-kms-wrapping/v2 v2.0.18 // indirect
 	github.com/hashicorp/go-kms-wrapping/wrappers/aead/v2 v2.0.10 // indirect
 	github.com/hashicorp/go-kms-wrapping/wrappers/alicloudkms/v2 v2.0.4 // indirect
 	github.com/hashicorp/go-kms-wrapping/wrappers/awskms/v2 v2.0.11 // indirect
@@ -499,7 +506,6 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20250922171735-9219d122eba9 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20250929231259-57b25ae835d4 // indirect
 	google.golang.org/grpc v1.75.1 // indirect
-	google.golang.org/protobuf v1.36.9 // indirect
 	gopkg.in/evanphx/json-patch.v4 v4.12.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/ini.v1 v1.67.0 // indirect
