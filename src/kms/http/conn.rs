@@ -12,7 +12,7 @@ use std::time::Duration;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use super::interrupt::Interrupt;
-use super::wire::{encode_request, Reader};
+use super::wire::{encode_request, ByteSource, Reader};
 use super::{Origin, Proxy, Stage, TransportError};
 
 /// An open connection.
@@ -188,6 +188,17 @@ impl Conn {
                 Err(e) => return Err(TransportError::failed(stage, e)),
             }
         }
+    }
+}
+
+impl ByteSource for Conn {
+    fn read_some(
+        &mut self,
+        buf: &mut [u8],
+        stop: &Interrupt,
+        stage: Stage,
+    ) -> Result<usize, TransportError> {
+        self.read(buf, stop, stage)
     }
 }
 
