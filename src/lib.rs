@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod error;
 pub mod ffi;
 pub mod kms;
+mod read_limited;
 pub mod request_id;
 pub mod seal;
 pub mod signing;
