@@ -16,6 +16,7 @@ pub mod error;
 pub mod ffi;
 pub mod http;
 pub mod kms;
+mod read_limited;
 pub mod request_id;
 pub mod seal;
 pub mod signing;

@@ -27,7 +27,7 @@ pub const TARGETS: [(&str, Target); 6] = [
 /// The KMS transport's reading of an HTTP/1.1 response (head, 1xx, Content-Length, chunked and
 /// close-delimited bodies), delivered in reads of any size. Properties: no panic; a response it
 /// accepts has a three-digit status and a body within the limit; a refusal is a receive error;
-/// the same bytes read all at once give the same status and body. (Only keep-alive may differ:
+/// the same bytes read all at once give the same status and body bytes. (Only keep-alive may differ:
 /// bytes a server sends beyond the body it declared are noticed only when they were read along
 /// with it; the next request on that connection then fails to parse and the call retries.)
 pub fn http_response(data: &[u8]) {
@@ -36,7 +36,7 @@ pub fn http_response(data: &[u8]) {
     match &result {
         Ok(summary) => {
             assert!((100..1000).contains(&summary.status), "{summary:?}");
-            assert!(summary.body_len <= MAX_RESPONSE_BODY, "{summary:?}");
+            assert!(summary.body.len() <= MAX_RESPONSE_BODY, "{summary:?}");
         }
         Err(text) => assert!(text.starts_with("reading the response: "), "{text}"),
     }
@@ -44,7 +44,7 @@ pub fn http_response(data: &[u8]) {
         let whole = [&[first % 2][..], rest].concat();
         let at_once = read(&whole);
         let outcome = |r: &Result<ocikms::kms::fuzzing::ResponseSummary, String>| {
-            r.as_ref().ok().map(|s| (s.status, s.body_len))
+            r.as_ref().ok().map(|s| (s.status, s.body.clone()))
         };
         assert_eq!(outcome(&result), outcome(&at_once), "split {first}");
         if let (Ok(split), Ok(whole)) = (&result, &at_once) {

@@ -23,6 +23,8 @@ pub const DEFAULT_PROFILE: &str = "DEFAULT";
 pub const ENV_CONFIG_FILE: &str = "OCI_CONFIG_FILE";
 /// Environment variable naming the profile (as the OCI CLI uses it).
 pub const ENV_PROFILE: &str = "OCI_CLI_PROFILE";
+/// The largest OCI config file read (a wrong path such as `/dev/zero` must not exhaust memory).
+const MAX_CONFIG_FILE: u64 = 1 << 20;
 
 /// One profile of an OCI config file, with the `DEFAULT` profile's keys merged in.
 pub struct OciProfile {
@@ -58,13 +60,18 @@ impl OciProfile {
 
     /// Reads `file` and selects `profile`.
     pub fn load(file: &Path, profile: &str) -> Result<OciProfile> {
-        let text = std::fs::read_to_string(file).map(Zeroizing::new).map_err(|e| {
-            Error::credentials(format!(
-                "cannot read OCI config file {} ({e}): create it with `oci setup config`, or \
+        let text = crate::read_limited::read_limited(file, MAX_CONFIG_FILE)
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|e| std::io::Error::other(e.utf8_error()))
+            })
+            .map(Zeroizing::new)
+            .map_err(|e| {
+                Error::credentials(format!(
+                    "cannot read OCI config file {} ({e}): create it with `oci setup config`, or \
                  point config_file at an existing one",
-                file.display()
-            ))
-        })?;
+                    file.display()
+                ))
+            })?;
         let parsed = OciProfile::parse(&text, file, profile)?;
         if parsed.pass_phrase.is_some() {
             warn_if_readable_by_others(file, "the OCI config file holds a pass_phrase but");
@@ -276,6 +283,13 @@ pub fn expand_tilde(path: &str, env: Env<'_>) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_endless_config_file_is_an_error_not_an_out_of_memory() {
+        // Found by the seal_init fuzz target (config_file = "/dev/zero").
+        let err = OciProfile::load(Path::new("/dev/zero"), DEFAULT_PROFILE).err().unwrap();
+        assert!(err.message().contains("larger than"), "{err}");
+    }
 
     #[test]
     fn files_readable_by_group_or_others_are_detected() {

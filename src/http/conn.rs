@@ -14,7 +14,7 @@ use std::time::Duration;
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
 use super::interrupt::Interrupt;
-use super::wire::{encode_request, Reader};
+use super::wire::{encode_request, ByteSource, Reader};
 use super::{Origin, Proxy, Stage, TransportError};
 
 /// An open connection.
@@ -265,6 +265,17 @@ fn interleave_families(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
 
 /// The shortest share of the connect time an address gets (unless less is left), as Go's dialer.
 const MIN_ADDRESS_SHARE: Duration = Duration::from_secs(2);
+
+impl ByteSource for Conn {
+    fn read_some(
+        &mut self,
+        buf: &mut [u8],
+        stop: &Interrupt,
+        stage: Stage,
+    ) -> Result<usize, TransportError> {
+        self.read(buf, stop, stage)
+    }
+}
 
 /// A socket wait that ended without data: try again after checking the deadline.
 fn is_wait_over(e: &io::Error) -> bool {

@@ -45,9 +45,12 @@ fn root_store(ca_cert: Option<&Path>) -> Result<rustls::RootCertStore> {
     Ok(roots)
 }
 
+/// The largest `ca_cert` bundle read (the system bundle is a few hundred KiB).
+const MAX_CA_BUNDLE: u64 = 16 << 20;
+
 /// Adds the certificates of a PEM file; returns how many were added.
 fn add_pem_bundle(roots: &mut rustls::RootCertStore, path: &Path) -> Result<usize> {
-    let pem = std::fs::read(path).map_err(|e| {
+    let pem = crate::read_limited::read_limited(path, MAX_CA_BUNDLE).map_err(|e| {
         Error::config(format!("ca_cert {}: cannot read the CA bundle: {e}", path.display()))
     })?;
     let mut added = 0;
@@ -78,5 +81,13 @@ mod tests {
         let err = tls_config(Some(&empty)).unwrap_err();
         assert!(err.message().contains("no PEM CERTIFICATE"), "{err}");
         assert!(tls_config(None).is_ok());
+    }
+
+    #[test]
+    fn an_endless_ca_bundle_is_a_config_error_not_an_out_of_memory() {
+        // Found by the seal_init fuzz target (ca_cert = "/dev/zero" read until memory ran out).
+        let err = tls_config(Some(Path::new("/dev/zero"))).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Config);
+        assert!(err.message().contains("larger than"), "{err}");
     }
 }

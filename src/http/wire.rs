@@ -9,7 +9,6 @@ use std::ops::{Deref, DerefMut};
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::conn::Conn;
 use super::interrupt::Interrupt;
 use super::{Stage, TransportError};
 
@@ -21,6 +20,15 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_HEADERS: usize = 64;
 /// The read buffer's starting size: one read holds a whole KMS response.
 const READ_CHUNK: usize = 4 * 1024;
+/// The most interim (1xx) responses skipped before the final one.
+const MAX_INTERIM_RESPONSES: usize = 16;
+/// The largest trailer section of a chunked body (hyper's limit), final empty line included.
+const MAX_TRAILER_BYTES: usize = 16 * 1024;
+/// The most chunk-extension bytes in one chunked body (hyper's limit).
+const MAX_CHUNK_EXTENSIONS: usize = 16 * 1024;
+/// The most body space allocated ahead of the bytes that fill it: a `Content-Length` or chunk
+/// size is only the server's word.
+const MAX_BODY_PREALLOC: usize = 64 * 1024;
 
 /// Bytes zeroed with one bulk write when dropped (`Zeroizing<Vec<u8>>` zeroes byte by byte,
 /// which costs microseconds per KiB-sized buffer on every request).
@@ -98,15 +106,12 @@ pub struct Head {
     pub reason: String,
     /// The headers.
     pub headers: Headers,
-    /// Whether the server closes the connection after this response.
+    /// Whether the connection must close after this response: the server says so (HTTP/1.0
+    /// without keep-alive, `Connection: close`), it switches protocols (101), or the response
+    /// is framed both by `Transfer-Encoding` and `Content-Length` (a smuggling sign).
     pub close: bool,
-}
-
-impl Head {
-    /// The first value of header `name` (lower case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name)
-    }
+    /// Whether the response is HTTP/1.0 (which cannot carry `Transfer-Encoding`).
+    pub http10: bool,
 }
 
 /// Response headers in one string (two allocations per response, not two per header).
@@ -136,9 +141,17 @@ impl Headers {
 
     /// The first value of header `name` (lower case).
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.all(name).next()
+    }
+
+    /// Every value of header `name` (lower case), in order.
+    pub fn all<'a, 'n>(
+        &'a self,
+        name: &'n str,
+    ) -> impl DoubleEndedIterator<Item = &'a str> + use<'a, 'n> {
         self.spans
             .iter()
-            .find(|(start, name_end, _)| &self.text[*start..*name_end] == name)
+            .filter(move |(start, name_end, _)| &self.text[*start..*name_end] == name)
             .map(|(_, name_end, end)| &self.text[*name_end..*end])
     }
 }
@@ -157,30 +170,51 @@ pub enum Framing {
 }
 
 impl Framing {
-    /// The framing of the response to a `method` request with `head`.
+    /// The framing of the response to a `method` request with `head` (RFC 9112 section 6.3, with
+    /// hyper's choices: a 101 has no body; several `Transfer-Encoding` lines are one list).
     pub fn of(method: &str, head: &Head) -> Result<Framing, TransportError> {
-        if method == "HEAD" || head.status == 204 || head.status == 304 {
+        if method == "HEAD" || matches!(head.status, 101 | 204 | 304) {
             return Ok(Framing::Empty);
         }
-        if let Some(encoding) = head.header("transfer-encoding") {
-            let last = encoding.rsplit(',').next().unwrap_or_default().trim();
+        if let Some(encodings) = head.headers.all("transfer-encoding").next_back() {
+            if head.http10 {
+                return Err(protocol("an HTTP/1.0 response with Transfer-Encoding".to_owned()));
+            }
+            let last = encodings.rsplit(',').next().unwrap_or_default().trim();
             return Ok(if last.eq_ignore_ascii_case("chunked") {
                 Framing::Chunked
             } else {
                 Framing::UntilClose
             });
         }
-        match head.header("content-length") {
-            Some(value) => match digits(value.trim(), 10) {
-                Ok(len) if len <= MAX_BODY => Ok(Framing::Length(len)),
-                Ok(len) => Err(protocol(format!(
-                    "the response body ({len} bytes) is larger than the {MAX_BODY}-byte limit"
-                ))),
-                Err(()) => Err(protocol(format!("invalid Content-Length {value:?}"))),
-            },
+        match content_length(&head.headers)? {
+            Some(len) if len <= MAX_BODY => Ok(Framing::Length(len)),
+            Some(len) => Err(protocol(format!(
+                "the response body ({len} bytes) is larger than the {MAX_BODY}-byte limit"
+            ))),
             None => Ok(Framing::UntilClose),
         }
     }
+}
+
+/// The `Content-Length` of `headers`: every line and every comma-separated value in them must
+/// be the same number (RFC 9110 section 8.6); `None` when there is none.
+fn content_length(headers: &Headers) -> Result<Option<usize>, TransportError> {
+    let mut length = None;
+    for line in headers.all("content-length") {
+        for value in line.split(',') {
+            let len = digits(value.trim(), 10)
+                .map_err(|()| protocol(format!("invalid Content-Length {line:?}")))?;
+            if length.is_some_and(|first| first != len) {
+                return Err(protocol(format!(
+                    "conflicting Content-Length values ({} and {len})",
+                    length.unwrap_or_default()
+                )));
+            }
+            length = Some(len);
+        }
+    }
+    Ok(length)
 }
 
 /// A non-empty run of digits in `radix` (no sign, no spaces: RFC 9112's `1*DIGIT` and
@@ -207,17 +241,6 @@ pub trait ByteSource {
         stop: &Interrupt,
         stage: Stage,
     ) -> Result<usize, TransportError>;
-}
-
-impl ByteSource for Conn {
-    fn read_some(
-        &mut self,
-        buf: &mut [u8],
-        stop: &Interrupt,
-        stage: Stage,
-    ) -> Result<usize, TransportError> {
-        self.read(buf, stop, stage)
-    }
 }
 
 /// Reads one response from a connection through a buffer.
@@ -277,8 +300,10 @@ impl<'c> Reader<'c> {
         )
     }
 
-    /// Reads a response head, skipping interim (1xx) responses.
+    /// Reads a response head, skipping interim (1xx) responses (at most
+    /// [`MAX_INTERIM_RESPONSES`]).
     pub fn read_head(&mut self) -> Result<Head, TransportError> {
+        let mut interim = 0;
         loop {
             let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut parsed = httparse::Response::new(&mut slots);
@@ -291,6 +316,12 @@ impl<'c> Reader<'c> {
                         return Err(self.malformed(format!("status code {status:03}")));
                     }
                     if (100..200).contains(&head.status) && head.status != 101 {
+                        interim += 1;
+                        if interim > MAX_INTERIM_RESPONSES {
+                            let many =
+                                format!("more than {MAX_INTERIM_RESPONSES} interim responses");
+                            return Err(self.malformed(many));
+                        }
                         continue;
                     }
                     return Ok(head);
@@ -327,7 +358,8 @@ impl<'c> Reader<'c> {
         Ok(body)
     }
 
-    /// Appends exactly `len` bytes to `body`.
+    /// Appends exactly `len` bytes to `body`, allocating as they arrive (at most
+    /// [`MAX_BODY_PREALLOC`] ahead of them): `len` is only what the server announced.
     fn read_exact_into(
         &mut self,
         body: &mut Zeroizing<Vec<u8>>,
@@ -337,33 +369,41 @@ impl<'c> Reader<'c> {
         if body.len().saturating_add(len) > MAX_BODY {
             return Err(self.malformed(format!("a body larger than {MAX_BODY} bytes")));
         }
-        let mut at = body.len();
-        reserve_zeroizing(body, len);
-        body.resize(at + len, 0);
+        let end = body.len() + len;
         let buffered = (self.end - self.start).min(len);
-        body[at..at + buffered].copy_from_slice(&self.buf[self.start..self.start + buffered]);
+        reserve_zeroizing(body, buffered);
+        body.extend_from_slice(&self.buf[self.start..self.start + buffered]);
         self.start += buffered;
-        at += buffered;
-        while at < body.len() {
-            let n = self.conn.read_some(&mut body[at..], self.stop, self.stage)?;
-            if n == 0 {
+        while body.len() < end {
+            let at = body.len();
+            let step = (end - at).min(MAX_BODY_PREALLOC);
+            reserve_zeroizing(body, step);
+            body.resize(at + step, 0);
+            let read = self.conn.read_some(&mut body[at..], self.stop, self.stage);
+            body.truncate(at + *read.as_ref().unwrap_or(&0));
+            if read? == 0 {
                 return Err(self.closed_early("response body"));
             }
-            at += n;
         }
         Ok(())
     }
 
-    /// One line (without its CR LF), for chunk sizes and trailers.
-    fn read_line(&mut self) -> Result<Vec<u8>, TransportError> {
+    /// The bytes up to the next CR, which must be followed by LF (consumed, not returned). Used
+    /// for chunk framing, where hyper requires CR LF line ends.
+    fn read_crlf_line(&mut self) -> Result<Vec<u8>, TransportError> {
         loop {
-            if let Some(pos) = self.buf[self.start..self.end].iter().position(|&b| b == b'\n') {
-                let line = &self.buf[self.start..self.start + pos];
-                let line = line.strip_suffix(b"\r").unwrap_or(line).to_vec();
-                self.start += pos + 1;
-                return Ok(line);
+            let pending = &self.buf[self.start..self.end];
+            if let Some(cr) = pending.iter().position(|&b| b == b'\r') {
+                if let Some(&after) = pending.get(cr + 1) {
+                    if after != b'\n' {
+                        return Err(self.malformed("a chunk line not ended by CR LF".to_owned()));
+                    }
+                    let line = pending[..cr].to_vec();
+                    self.start += cr + 2;
+                    return Ok(line);
+                }
             }
-            if self.end - self.start >= MAX_HEAD {
+            if pending.len() >= MAX_HEAD {
                 return Err(self.malformed("a chunk line that never ends".to_owned()));
             }
             if self.fill()? == 0 {
@@ -373,20 +413,55 @@ impl<'c> Reader<'c> {
     }
 
     fn read_chunks(&mut self, body: &mut Zeroizing<Vec<u8>>) -> Result<(), TransportError> {
+        let mut extension_bytes = 0;
         loop {
-            let line = self.read_line()?;
-            let size = std::str::from_utf8(&line)
-                .ok()
-                .map(|l| l.split(';').next().unwrap_or_default().trim())
-                .and_then(|hex| digits(hex, 16).ok())
-                .ok_or_else(|| self.malformed("an invalid chunk size".to_owned()))?;
+            let line = self.read_crlf_line()?;
+            let (size, extension) = chunk_size_line(&line)
+                .ok_or_else(|| self.malformed("an invalid chunk size line".to_owned()))?;
+            extension_bytes += extension;
+            if extension_bytes >= MAX_CHUNK_EXTENSIONS {
+                let what = format!("more than {MAX_CHUNK_EXTENSIONS} bytes of chunk extensions");
+                return Err(self.malformed(what));
+            }
             if size == 0 {
-                while !self.read_line()?.is_empty() {}
-                return Ok(());
+                return self.read_trailers();
             }
             self.read_exact_into(body, size)?;
-            if !self.read_line()?.is_empty() {
+            if !self.read_crlf_line()?.is_empty() {
                 return Err(self.malformed("a chunk longer than its size".to_owned()));
+            }
+        }
+    }
+
+    /// Reads the trailer section after the last chunk, bounded as hyper bounds it (count and
+    /// bytes); its lines must be valid header fields. Their values are not used.
+    fn read_trailers(&mut self) -> Result<(), TransportError> {
+        let mut section = Vec::new();
+        let mut count = 0;
+        loop {
+            let line = self.read_crlf_line()?;
+            if line.is_empty() {
+                break;
+            }
+            count += 1;
+            section.extend_from_slice(&line);
+            section.extend_from_slice(b"\r\n");
+            if count > MAX_HEADERS || section.len() + 2 >= MAX_TRAILER_BYTES {
+                let what = format!(
+                    "trailers over the limit ({MAX_HEADERS} fields, {MAX_TRAILER_BYTES} bytes)"
+                );
+                return Err(self.malformed(what));
+            }
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        section.extend_from_slice(b"\r\n");
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        match httparse::parse_headers(&section, &mut slots[..count]) {
+            Ok(httparse::Status::Complete(_)) => Ok(()),
+            Ok(httparse::Status::Partial) | Err(_) => {
+                Err(self.malformed("a malformed trailer field".to_owned()))
             }
         }
     }
@@ -400,16 +475,10 @@ impl<'c> Reader<'c> {
             reserve_zeroizing(body, buffered);
             body.extend_from_slice(&self.buf[self.start..self.end]);
             self.start = self.end;
-            match self.fill() {
-                Ok(0) => return Ok(()),
-                Ok(_) => {}
-                // A TLS peer that closes without close_notify ends a close-delimited body too.
-                Err(TransportError::Failed { source, .. })
-                    if source.kind() == io::ErrorKind::UnexpectedEof =>
-                {
-                    return Ok(())
-                }
-                Err(e) => return Err(e),
+            // Only a clean close ends the body: a TLS peer that closes without close_notify
+            // makes rustls report `UnexpectedEof`, an error here (the body may be truncated).
+            if self.fill()? == 0 {
+                return Ok(());
             }
         }
     }
@@ -427,17 +496,40 @@ fn reserve_zeroizing(vec: &mut Zeroizing<Vec<u8>>, extra: usize) {
     *vec = Zeroizing::new(bigger);
 }
 
+/// A chunk size line (without its CR LF) as hyper reads it: hex digits, optional spaces or
+/// tabs, then optionally `;` and extensions (anything but CR and LF). Returns the size and the
+/// extensions' length.
+fn chunk_size_line(line: &[u8]) -> Option<(usize, usize)> {
+    let digits_end = line.iter().position(|b| !b.is_ascii_hexdigit()).unwrap_or(line.len());
+    let size = digits(std::str::from_utf8(&line[..digits_end]).ok()?, 16).ok()?;
+    let rest = &line[digits_end..];
+    let spaces = rest.iter().position(|b| !matches!(b, b' ' | b'\t')).unwrap_or(rest.len());
+    match &rest[spaces..] {
+        [] => Some((size, 0)),
+        [b';', extension @ ..] if !extension.contains(&b'\n') => Some((size, extension.len())),
+        _ => None,
+    }
+}
+
 fn to_head(parsed: &httparse::Response<'_, '_>) -> Head {
     let headers = Headers::of(parsed.headers);
-    let connection = headers.get("connection");
     let has_token = |token: &str| {
-        connection.is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        headers
+            .all("connection")
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     let http10 = parsed.version == Some(0);
+    let status = parsed.code.unwrap_or_default();
+    let framed_twice =
+        headers.get("transfer-encoding").is_some() && headers.get("content-length").is_some();
     Head {
-        status: parsed.code.unwrap_or_default(),
+        status,
         reason: parsed.reason.unwrap_or_default().to_owned(),
-        close: has_token("close") || (http10 && !has_token("keep-alive")),
+        close: has_token("close")
+            || (http10 && !has_token("keep-alive"))
+            || status == 101
+            || framed_twice,
+        http10,
         headers,
     }
 }
@@ -459,7 +551,8 @@ mod tests {
             .iter()
             .map(|(name, value)| httparse::Header { name, value: value.as_bytes() })
             .collect();
-        Head { status, reason: String::new(), headers: Headers::of(&parsed), close: false }
+        let headers = Headers::of(&parsed);
+        Head { status, reason: String::new(), headers, close: false, http10: false }
     }
 
     #[test]
@@ -501,5 +594,183 @@ mod tests {
         reserve_zeroizing(&mut v, 100);
         assert!(v.capacity() >= 103);
         assert_eq!(&v[..], b"abc");
+    }
+
+    /// Reads handed out one scripted step at a time: bytes (as much as fits), or an error.
+    struct Script(std::collections::VecDeque<io::Result<Vec<u8>>>);
+
+    impl Script {
+        fn new(steps: Vec<io::Result<Vec<u8>>>) -> Script {
+            Script(steps.into())
+        }
+    }
+
+    impl ByteSource for Script {
+        fn read_some(
+            &mut self,
+            buf: &mut [u8],
+            _stop: &Interrupt,
+            stage: Stage,
+        ) -> Result<usize, TransportError> {
+            match self.0.pop_front() {
+                None => Ok(0),
+                Some(Err(e)) => Err(TransportError::failed(stage, e)),
+                Some(Ok(mut bytes)) => {
+                    let n = bytes.len().min(buf.len());
+                    buf[..n].copy_from_slice(&bytes[..n]);
+                    if n < bytes.len() {
+                        self.0.push_front(Ok(bytes.split_off(n)));
+                    }
+                    Ok(n)
+                }
+            }
+        }
+    }
+
+    fn far() -> Interrupt {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3600);
+        Interrupt::new(deadline, tokio_util::sync::CancellationToken::new())
+    }
+
+    /// Reads one response to `method` from `bytes` (all at once, then the connection closes):
+    /// its head, body, and whether bytes were left over.
+    fn read(method: &str, bytes: &[u8]) -> Result<(Head, Vec<u8>, bool), TransportError> {
+        let mut source = Script::new(vec![Ok(bytes.to_vec())]);
+        let stop = far();
+        let mut reader = Reader::new(&mut source, &stop, Stage::Receive);
+        let head = reader.read_head()?;
+        let body = reader.read_body(Framing::of(method, &head)?)?;
+        let leftover = reader.has_leftover();
+        Ok((head, body.to_vec(), leftover))
+    }
+
+    fn refusal(method: &str, bytes: &[u8]) -> String {
+        match read(method, bytes) {
+            Err(e) => e.to_string(),
+            Ok((head, body, _)) => {
+                panic!("accepted: {} with {} body bytes", head.status, body.len())
+            }
+        }
+    }
+
+    #[test]
+    fn conflicting_content_lengths_are_refused_equal_ones_accepted() {
+        let cl = |values: &str| format!("HTTP/1.1 200 OK\r\n{values}\r\n\r\nhelloworld");
+        let err = refusal("GET", cl("Content-Length: 5\r\nContent-Length: 7").as_bytes());
+        assert!(err.contains("Content-Length"), "{err}");
+        assert!(read("GET", cl("Content-Length: 5, 6").as_bytes()).is_err());
+        for same in ["Content-Length: 5\r\nContent-Length: 5", "Content-Length: 5 , 5"] {
+            let (_, body, _) = read("GET", cl(same).as_bytes()).unwrap();
+            assert_eq!(body, b"hello", "{same}");
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_and_content_length_together_close_the_connection() {
+        let both = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n\
+                     5\r\nhello\r\n0\r\n\r\n";
+        let (head, body, _) = read("GET", both).unwrap();
+        assert_eq!(body, b"hello");
+        assert!(head.close, "a response framed both ways must not be kept alive");
+        let (head, _, _) = read("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap();
+        assert!(!head.close);
+    }
+
+    #[test]
+    fn interim_responses_are_bounded() {
+        let mut many = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_INTERIM_RESPONSES);
+        many.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        assert_eq!(read("GET", &many).unwrap().1, b"ok");
+        let more = [&b"HTTP/1.1 103 Early Hints\r\n\r\n"[..], &many].concat();
+        let err = refusal("GET", &more);
+        assert!(err.contains("interim"), "{err}");
+    }
+
+    #[test]
+    fn trailers_are_bounded_in_count_and_size() {
+        let chunked = |trailers: &str| {
+            format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n{trailers}\r\n")
+        };
+        let lines = |n: usize| (0..n).map(|i| format!("t{i}: v\r\n")).collect::<String>();
+        assert_eq!(read("GET", chunked(&lines(MAX_HEADERS)).as_bytes()).unwrap().1, b"ok");
+        let err = refusal("GET", chunked(&lines(MAX_HEADERS + 1)).as_bytes());
+        assert!(err.contains("trailer"), "{err}");
+        let long = format!("t: {}\r\n", "v".repeat(MAX_TRAILER_BYTES));
+        let err = refusal("GET", chunked(&long).as_bytes());
+        assert!(err.contains("trailer"), "{err}");
+        let err = refusal("GET", chunked("no colon here\r\n").as_bytes());
+        assert!(err.contains("trailer"), "{err}");
+    }
+
+    #[test]
+    fn a_content_length_is_not_allocated_before_the_body_arrives() {
+        let mut source = Script::new(vec![Ok(vec![7; 10])]);
+        let stop = far();
+        let mut reader = Reader::new(&mut source, &stop, Stage::Receive);
+        let mut body = Zeroizing::new(Vec::new());
+        assert!(reader.read_exact_into(&mut body, MAX_BODY).is_err());
+        assert_eq!((body.len(), body.first()), (10, Some(&7)));
+        assert!(body.capacity() <= 2 * MAX_BODY_PREALLOC, "capacity {}", body.capacity());
+    }
+
+    #[test]
+    fn a_tls_close_without_close_notify_does_not_complete_a_body() {
+        let eof =
+            || io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed without close_notify");
+        let head = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
+        let mut source = Script::new(vec![Ok(head), Ok(b"partial".to_vec()), Err(eof())]);
+        let stop = far();
+        let mut reader = Reader::new(&mut source, &stop, Stage::Receive);
+        let head = reader.read_head().unwrap();
+        assert_eq!(Framing::of("GET", &head).unwrap(), Framing::UntilClose);
+        let err = reader.read_body(Framing::UntilClose).unwrap_err();
+        assert!(err.to_string().contains("close_notify"), "{err}");
+        // A clean close (0 bytes read: TCP FIN, or TLS with close_notify) does end it.
+        let (_, body, _) = read("GET", b"HTTP/1.1 200 OK\r\n\r\nall of it").unwrap();
+        assert_eq!(body, b"all of it");
+    }
+
+    #[test]
+    fn chunk_framing_is_as_strict_as_hyper() {
+        let chunked =
+            |body: &str| format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{body}");
+        for good in ["5 \t;a=b;c\r\nhello\r\n0\r\n\r\n", "005\r\nhello\r\n0;x\r\nT: 1\r\n\r\n"] {
+            assert_eq!(read("GET", chunked(good).as_bytes()).unwrap().1, b"hello", "{good:?}");
+        }
+        for bad in [
+            "5\nhello\r\n0\r\n\r\n",
+            " 5\r\nhello\r\n0\r\n\r\n",
+            "5\r\nhello\n0\r\n\r\n",
+            "5\r\nhelloX\r\n0\r\n\r\n",
+            "5;a\nb\r\nhello\r\n0\r\n\r\n",
+            "5 5\r\nhello\r\n0\r\n\r\n",
+            "5\r\nhello\r\n0\r\n\n",
+        ] {
+            assert!(read("GET", chunked(bad).as_bytes()).is_err(), "{bad:?}");
+        }
+        let ext = format!("2;{}\r\nok\r\n", "e".repeat(MAX_CHUNK_EXTENSIONS / 2));
+        let err = refusal("GET", chunked(&format!("{ext}{ext}0\r\n\r\n")).as_bytes());
+        assert!(err.contains("extension"), "{err}");
+    }
+
+    #[test]
+    fn every_instance_of_a_repeated_header_counts() {
+        let te =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n";
+        let (head, _, _) = read("HEAD", te).unwrap();
+        assert_eq!(Framing::of("GET", &head).unwrap(), Framing::UntilClose);
+        let close = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\n\
+                      Content-Length: 0\r\n\r\n";
+        assert!(read("GET", close).unwrap().0.close);
+    }
+
+    #[test]
+    fn http_1_0_chunked_and_101_follow_hyper() {
+        let old = b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert!(refusal("GET", old).contains("Transfer-Encoding"));
+        let (head, body, leftover) =
+            read("GET", b"HTTP/1.1 101 Switching Protocols\r\nContent-Length: 2\r\n\r\nok")
+                .unwrap();
+        assert_eq!((head.status, body.len(), leftover, head.close), (101, 0, true, true));
     }
 }

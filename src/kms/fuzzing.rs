@@ -59,13 +59,13 @@ pub fn success_body(body: &[u8]) -> usize {
     .count()
 }
 
-/// What the transport made of a response: status, body length, whether the connection stays open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the transport made of a response: status, body, whether the connection stays open.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseSummary {
     /// The final status code.
     pub status: u16,
-    /// The body's length.
-    pub body_len: usize,
+    /// The body.
+    pub body: Vec<u8>,
     /// Whether the connection could carry another request.
     pub keep_alive: bool,
 }
@@ -84,7 +84,7 @@ pub fn http_response(data: &[u8]) -> std::result::Result<ResponseSummary, String
     let stop = Interrupt::new(Instant::now() + Duration::from_secs(3600), CancellationToken::new());
     match read_response(&mut source, method, &stop) {
         Ok((resp, keep_alive)) => {
-            Ok(ResponseSummary { status: resp.status, body_len: resp.body.len(), keep_alive })
+            Ok(ResponseSummary { status: resp.status, body: resp.body.to_vec(), keep_alive })
         }
         Err((error, _)) => Err(error.to_string()),
     }
@@ -121,13 +121,14 @@ mod tests {
         for first in [0u8, 2, 8, 62] {
             let data = [&[first][..], chunked].concat();
             let read = http_response(&data).unwrap();
-            assert_eq!(read, ResponseSummary { status: 200, body_len: 11, keep_alive: true });
+            let body = b"hello world".to_vec();
+            assert_eq!(read, ResponseSummary { status: 200, body, keep_alive: true });
         }
         let head = [&[1u8][..], b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"].concat();
-        assert_eq!(http_response(&head).unwrap().body_len, 0);
+        assert_eq!(http_response(&head).unwrap().body, b"");
         let closed = [&[0u8][..], b"HTTP/1.0 200 OK\r\n\r\nrest"].concat();
         let read = http_response(&closed).unwrap();
-        assert_eq!((read.body_len, read.keep_alive), (4, false));
+        assert_eq!((&read.body[..], read.keep_alive), (&b"rest"[..], false));
         let refused =
             http_response(b"\x00HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\nx").unwrap_err();
         assert!(refused.starts_with("reading the response: "), "{refused}");
