@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
+use super::error::{Stage, TransportError};
 use super::interrupt::Interrupt;
+use super::route::{Proxy, Route};
 use super::wire::{encode_request, ByteSource, Reader};
-use super::{Origin, Proxy, Stage, TransportError};
 
 /// An open connection.
 pub struct Conn {
@@ -41,7 +42,7 @@ impl Stream {
 impl Conn {
     /// Connects to `origin` (through its proxy, if any) and completes the TLS handshake.
     pub fn open(
-        origin: &Origin,
+        origin: &Route,
         tls: &Arc<ClientConfig>,
         stop: &Interrupt,
     ) -> Result<Conn, TransportError> {
@@ -66,7 +67,7 @@ impl Conn {
     /// Asks the proxy for a tunnel to the origin (`CONNECT host:port`).
     fn tunnel(
         &mut self,
-        origin: &Origin,
+        origin: &Route,
         proxy: &Proxy,
         stop: &Interrupt,
     ) -> Result<(), TransportError> {

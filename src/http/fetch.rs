@@ -3,20 +3,18 @@
 //! (instance metadata, federation, workload identity) — over the same connection pools, TLS
 //! settings, proxy rules and deadline model as the KMS calls.
 
-use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::{HttpClient, HttpResponse, Interrupt, Origin, Stage, TransportError, USER_AGENT};
-
-/// The origins a client has fetched from, by `scheme://host:port`, so their connections are
-/// pooled across calls.
-#[derive(Default)]
-pub(super) struct Origins(Mutex<HashMap<String, Arc<Origin>>>);
+use super::client::{HttpClient, USER_AGENT};
+use super::error::{Stage, TransportError};
+use super::interrupt::Interrupt;
+use super::message::HttpResponse;
+use super::origin::Origin;
 
 impl HttpClient {
     /// Sends `method` to `url` with `headers` (`Host`, `User-Agent` and, unless given,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Stage, TransportError};
+use super::error::{Stage, TransportError};
 
 /// The longest a single blocking socket wait lasts before the deadline and the cancellation
 /// token are checked again: the latency of a cancellation.

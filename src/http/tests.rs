@@ -167,7 +167,7 @@ fn origin(client: &HttpClient, url: &Url) -> Arc<Origin> {
 
 /// How many idle connections `origin` keeps for reuse.
 fn pooled(origin: &Origin) -> usize {
-    origin.idle.lock().unwrap().conns.len()
+    origin.idle_count()
 }
 
 fn get(origin: &Origin, path: &str) -> HttpRequest {

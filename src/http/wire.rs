@@ -9,8 +9,8 @@ use std::ops::{Deref, DerefMut};
 
 use zeroize::{Zeroize, Zeroizing};
 
+use super::error::{Stage, TransportError};
 use super::interrupt::Interrupt;
-use super::{Stage, TransportError};
 
 /// The largest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
