@@ -13,7 +13,7 @@
 # Logs: fuzz/logs/<target>.log (not committed). Needs cargo-fuzz (cargo install cargo-fuzz).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-ALL_TARGETS=(blob_decode config_parse http_response key_parse oci_response signature_header)
+ALL_TARGETS=(blob_decode config_parse http_response key_parse kms_client oci_response seal_init signature_header)
 SANITIZER=${FUZZ_SANITIZER:-none}
 
 cargo_fuzz() {

@@ -4,6 +4,12 @@
 //!
 //! Each function must never panic, whatever the input; the properties it asserts are noted.
 
+mod input;
+mod kms_client;
+mod loopback;
+mod sandbox;
+mod seal_init;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
@@ -11,16 +17,21 @@ use std::time::SystemTime;
 use ocikms::blob::{BlobInfo, StoredValue};
 use ocikms::ErrorCode;
 
+pub use kms_client::kms_client;
+pub use seal_init::seal_init;
+
 /// A fuzz target's body: takes any input, must not panic.
 pub type Target = fn(&[u8]);
 
 /// Every target, by name: `(name, function)` (the replay walks `fuzz/corpus/<name>/`).
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("blob_decode", blob_decode),
     ("config_parse", config_parse),
     ("http_response", http_response),
     ("key_parse", key_parse),
+    ("kms_client", kms_client),
     ("oci_response", oci_response),
+    ("seal_init", seal_init),
     ("signature_header", signature_header),
 ];
 
