@@ -247,8 +247,14 @@ mod tests {
             json!({"key_id": "ocid1.key.oc1..k", "crypto_endpoint": endpoint,
                    "auth_type": "api_key", "config_file": config_file})
         };
-        // Plain http through the proxy: the refusing server's 404 is the KMS answer.
+        // Plain http to a network host needs the opt-in; with it, the request goes through the
+        // proxy and the refusing server's 404 is the KMS answer.
         let (status, message) = init_json(api_key("http://fuzz-crypto.kms.example"));
+        assert_eq!(status, ErrorCode::Config as i32, "{message}");
+        assert!(message.contains("allow_plaintext_http"), "{message}");
+        let mut cleartext = api_key("http://fuzz-crypto.kms.example");
+        cleartext["allow_plaintext_http"] = json!(true);
+        let (status, message) = init_json(cleartext);
         assert_eq!(status, ErrorCode::NotAuthorizedOrNotFound as i32, "{message}");
         assert!(message.contains("fuzz sandbox"), "{message}");
         // https: the proxy refuses the tunnel.
