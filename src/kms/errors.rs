@@ -2,8 +2,10 @@
 //! Turns OCI error responses and transport failures into the crate's [`Error`], with the
 //! service's details, retryability, and a message that says what to do.
 
-use crate::auth::{CredentialProvider, PrincipalType};
-use crate::error::{Error, ErrorCode, ServiceDetails};
+use std::sync::Arc;
+
+use crate::auth::{CredentialProvider, Credentials, PrincipalType};
+use crate::error::{Error, ErrorCode, Result, ServiceDetails};
 
 use super::models::ErrorBody;
 use super::retry::is_retryable_status;
@@ -202,10 +204,28 @@ fn is_untrusted_certificate(err: &(dyn std::error::Error + 'static), chain: &str
     chain.contains("invalid peer certificate")
 }
 
+/// A principal that only describes itself (it has no credentials): what error wording needs.
+pub(crate) struct NamedPrincipal(pub &'static str, pub PrincipalType);
+
+#[async_trait::async_trait]
+impl CredentialProvider for NamedPrincipal {
+    async fn credentials(&self) -> Result<Arc<Credentials>> {
+        Err(Error::internal(format!("{} has no credentials", self.0)))
+    }
+
+    fn principal_type(&self) -> PrincipalType {
+        self.1
+    }
+
+    fn describe(&self) -> String {
+        self.0.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::NamedPrincipal as Principal;
     use super::*;
-    use crate::kms::fuzzing::NamedPrincipal as Principal;
     const USER: Principal = Principal("user ocid1.user.oc1..u", PrincipalType::User);
 
     fn op() -> Operation<'static> {

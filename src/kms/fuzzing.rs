@@ -2,35 +2,16 @@
 //! Entry points for the fuzz targets and their corpus replay (`fuzz/`, `tests/reliability_fuzz_corpus.rs`):
 //! the client's parsing of OCI responses, reachable without a server. Not a stable API.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{CredentialProvider, Credentials, PrincipalType};
-use crate::error::{Error, Result};
+use crate::auth::PrincipalType;
+use crate::error::Error;
 
-use super::errors::{service_error, Operation};
+use super::errors::{service_error, NamedPrincipal, Operation};
 use super::models::{DecryptedData, EncryptedData, GeneratedKeyData, Key, KeyVersion};
 use crate::http::{read_response, ByteSource, Interrupt, Stage, TransportError, MAX_BODY};
-
-/// A principal that only describes itself (it has no credentials): what error wording needs.
-pub(crate) struct NamedPrincipal(pub &'static str, pub PrincipalType);
-
-#[async_trait::async_trait]
-impl CredentialProvider for NamedPrincipal {
-    async fn credentials(&self) -> Result<Arc<Credentials>> {
-        Err(Error::internal(format!("{} has no credentials", self.0)))
-    }
-
-    fn principal_type(&self) -> PrincipalType {
-        self.1
-    }
-
-    fn describe(&self) -> String {
-        self.0.to_owned()
-    }
-}
 
 /// Maps an error response (`status`, response `opc-request-id`, body) exactly as the client does.
 pub fn error_response(status: u16, request_id: Option<&str>, body: &[u8]) -> Error {
