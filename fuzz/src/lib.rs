@@ -3,6 +3,8 @@
 //! corpus replay in `make test` (`tests/reliability_fuzz_corpus.rs` includes this file).
 //!
 //! Each function must never panic, whatever the input; the properties it asserts are noted.
+//! The two targets that drive whole code paths over loopback servers, `kms_client` and
+//! `seal_init`, have modules of their own (with `loopback`, `sandbox` and `input`).
 
 mod input;
 mod kms_client;
