@@ -25,6 +25,7 @@ use crate::auth::regions::resolve_region_with;
 use crate::auth::PrincipalType;
 use crate::config::Env;
 use crate::error::{Error, ErrorCode, Result};
+use crate::read_limited::{read_secret_text, SECRET_FILE_LIMIT};
 
 /// `OCI_RESOURCE_PRINCIPAL_VERSION`: selects the resource principal protocol (`2.2` here).
 pub const VERSION_ENV: &str = "OCI_RESOURCE_PRINCIPAL_VERSION";
@@ -80,11 +81,9 @@ impl LiteralOrPath {
     pub fn read(&self, what: &str) -> Result<Zeroizing<String>> {
         match self {
             LiteralOrPath::Literal(value) => Ok(value.clone()),
-            LiteralOrPath::Path(path) => {
-                std::fs::read_to_string(path).map(Zeroizing::new).map_err(|err| {
-                    Error::credentials(format!("cannot read {what} from {}: {err}", path.display()))
-                })
-            }
+            LiteralOrPath::Path(path) => read_secret_text(path, SECRET_FILE_LIMIT).map_err(|err| {
+                Error::credentials(format!("cannot read {what} from {}: {err}", path.display()))
+            }),
         }
     }
 }
