@@ -17,6 +17,7 @@
 //! code is the status and whose message is not empty.
 
 use std::ffi::{c_char, CStr, CString};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use ocikms::ErrorCode;
@@ -32,34 +33,10 @@ const HANG_SLACK: Duration = Duration::from_secs(5);
 /// The most entries read from one input.
 const MAX_ENTRIES: usize = 24;
 
-/// The keys entries choose from: the seal's keys, their older spellings, Vault's own keys.
-const KEYS: [&str; 25] = [
-    "key_id",
-    "keyID",
-    "crypto_endpoint",
-    "cryptoEndpoint",
-    "management_endpoint",
-    "managementEndpoint",
-    "auth_type_api_key",
-    "authTypeAPIKey",
-    "auth_type",
-    "config_file",
-    "config_profile",
-    "ca_cert",
-    "request_timeout",
-    "max_retries",
-    "tenancy_ocid",
-    "user_ocid",
-    "fingerprint",
-    "private_key",
-    "private_key_passphrase",
-    "region",
-    "disallow_env_vars",
-    "disabled",
-    "name",
-    "priority",
-    "purpose",
-];
+/// The keys entries choose from: every spelling the seal reads and Vault's own keys (the
+/// library's table, so a new key is fuzzed as soon as it exists), and the C ABI's option.
+static KEYS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| ocikms::config::key_names().chain(["disallow_env_vars"]).collect());
 
 /// Text values worth trying for several keys.
 const TEMPLATES: [&str; 28] = [

@@ -72,6 +72,11 @@ const KNOWN_KEYS: [&Key; 18] = [
 /// Keys Vault itself puts in a seal stanza's map (seal HA and KMS purposes): silently ignored.
 const VAULT_GENERIC_KEYS: [&str; 4] = ["disabled", "name", "priority", "purpose"];
 
+/// Every spelling of every key this seal reads, then Vault's own keys (for the fuzz targets).
+pub fn key_names() -> impl Iterator<Item = &'static str> {
+    KNOWN_KEYS.iter().flat_map(|k| std::iter::once(k.name).chain(k.alias)).chain(VAULT_GENERIC_KEYS)
+}
+
 /// Logs (never rejects) map keys that are neither ours nor Vault's own.
 pub(super) fn warn_unknown_keys(map: &BTreeMap<String, Value>) {
     for name in unknown_keys(map) {

@@ -49,6 +49,8 @@ pub use self::auth_type::AuthType;
 pub use self::duration::parse_duration;
 pub use self::env::{process_env, Env};
 use self::env::{ENV_CRYPTO_ENDPOINT, ENV_KEY_ID, ENV_MANAGEMENT_ENDPOINT};
+#[doc(hidden)]
+pub use self::keys::key_names;
 pub(crate) use self::keys::SECRET_KEYS;
 use self::keys::{
     text, CA_CERT, CONFIG_FILE, CONFIG_PROFILE, CRYPTO_ENDPOINT, KEY_ID, MANAGEMENT_ENDPOINT,
