@@ -131,17 +131,18 @@ fn close_wait_sockets(local_port: u16, remote_port: u16) -> usize {
     count
 }
 
+/// An emulator whose next encrypt request is blackholed (read, never answered).
+fn emulator_blackholing_the_next_encrypt(dir: &std::path::Path) -> Emu {
+    let emu = Emu::start(dir, &[]);
+    let plan = json!({"rules": [{"route": "encrypt", "sequence": [{"kind": "blackhole"}]}]});
+    admin(&emu, "PUT", "/faults", Some(&plan));
+    emu
+}
+
 #[test]
 fn a_blackholed_request_is_never_answered_and_released_when_the_client_leaves() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = Emu::start(dir.path(), &[]);
-    admin(
-        &emu,
-        "PUT",
-        "/faults",
-        Some(&json!({"rules": [{"route": "encrypt", "sequence": [
-        {"kind": "blackhole"}]}]})),
-    );
+    let emu = emulator_blackholing_the_next_encrypt(dir.path());
     let mut client = plain(&emu, Duration::from_millis(1_500));
     client.send_encrypt(&emu);
     match client.next_response() {
@@ -172,14 +173,7 @@ fn a_blackholed_request_is_never_answered_and_released_when_the_client_leaves() 
 #[test]
 fn stopping_the_emulator_ends_a_blackholed_request() {
     let dir = tempfile::tempdir().unwrap();
-    let emu = Emu::start(dir.path(), &[]);
-    admin(
-        &emu,
-        "PUT",
-        "/faults",
-        Some(&json!({"rules": [{"route": "encrypt", "sequence": [
-        {"kind": "blackhole"}]}]})),
-    );
+    let emu = emulator_blackholing_the_next_encrypt(dir.path());
     let mut client = plain(&emu, Duration::from_secs(30));
     client.send_encrypt(&emu);
     // Wait until the emulator holds the request.
