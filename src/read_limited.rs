@@ -10,10 +10,10 @@ use zeroize::Zeroizing;
 /// The most a key or token file may hold (a PEM key is a few KiB, a token a few hundred bytes).
 pub(crate) const SECRET_FILE_LIMIT: u64 = 1 << 20;
 
-/// The contents of a secret file (a private key, a token): at most `limit` bytes, in a buffer
-/// sized from the file's length up front (so growing it leaves no copy behind) and zeroed when
-/// dropped.
-pub(crate) fn read_secret(path: &Path, limit: u64) -> io::Result<Zeroizing<Vec<u8>>> {
+/// The contents of `path` (an `InvalidData` error when it holds more than `limit` bytes), in a
+/// buffer sized from the file's length up front (so growing it leaves no copy of a key or token
+/// behind) and zeroed when dropped.
+pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Zeroizing<Vec<u8>>> {
     let file = std::fs::File::open(path)?;
     let expected = file.metadata().map(|m| m.len()).unwrap_or(0).min(limit);
     let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(expected + 1).unwrap_or(0)));
@@ -25,27 +25,13 @@ pub(crate) fn read_secret(path: &Path, limit: u64) -> io::Result<Zeroizing<Vec<u
     Ok(bytes)
 }
 
-/// [`read_secret`] for a text file (UTF-8).
-pub(crate) fn read_secret_text(path: &Path, limit: u64) -> io::Result<Zeroizing<String>> {
-    let mut bytes = read_secret(path, limit)?;
+/// [`read_limited`] for a text file (UTF-8).
+pub(crate) fn read_limited_text(path: &Path, limit: u64) -> io::Result<Zeroizing<String>> {
+    let bytes = read_limited(path, limit)?;
     match std::str::from_utf8(&bytes) {
         Ok(text) => Ok(Zeroizing::new(text.to_owned())),
-        Err(_) => {
-            bytes.clear();
-            Err(io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text"))
-        }
+        Err(_) => Err(io::Error::new(io::ErrorKind::InvalidData, "it is not UTF-8 text")),
     }
-}
-
-/// The contents of `path`; an `InvalidData` error when it holds more than `limit` bytes.
-pub(crate) fn read_limited(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        let message = format!("it is larger than {limit} bytes");
-        return Err(io::Error::new(io::ErrorKind::InvalidData, message));
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -57,7 +43,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"12345").unwrap();
-        assert_eq!(read_limited(&path, 5).unwrap(), b"12345");
+        assert_eq!(read_limited(&path, 5).unwrap().as_slice(), b"12345");
         let err = read_limited(&path, 4).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("larger than 4 bytes"), "{err}");
@@ -71,13 +57,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "t".repeat(5000)).unwrap();
-        let bytes = read_secret(&path, SECRET_FILE_LIMIT).unwrap();
+        let bytes = read_limited(&path, SECRET_FILE_LIMIT).unwrap();
         assert_eq!(bytes.len(), 5000);
         assert_eq!(bytes.capacity(), 5001, "sized from the file's length, never grown");
-        assert_eq!(read_secret_text(&path, SECRET_FILE_LIMIT).unwrap().len(), 5000);
-        let endless = read_secret_text(Path::new("/dev/zero"), SECRET_FILE_LIMIT).unwrap_err();
+        assert_eq!(read_limited_text(&path, SECRET_FILE_LIMIT).unwrap().len(), 5000);
+        let endless = read_limited_text(Path::new("/dev/zero"), SECRET_FILE_LIMIT).unwrap_err();
         assert!(endless.to_string().contains("larger than"), "{endless}");
         std::fs::write(&path, [0xff, 0xfe]).unwrap();
-        assert!(read_secret_text(&path, SECRET_FILE_LIMIT).is_err());
+        assert!(read_limited_text(&path, SECRET_FILE_LIMIT).is_err());
     }
 }

@@ -60,18 +60,13 @@ impl OciProfile {
 
     /// Reads `file` and selects `profile`.
     pub fn load(file: &Path, profile: &str) -> Result<OciProfile> {
-        let text = crate::read_limited::read_limited(file, MAX_CONFIG_FILE)
-            .and_then(|bytes| {
-                String::from_utf8(bytes).map_err(|e| std::io::Error::other(e.utf8_error()))
-            })
-            .map(Zeroizing::new)
-            .map_err(|e| {
-                Error::credentials(format!(
-                    "cannot read OCI config file {} ({e}): create it with `oci setup config`, or \
+        let text = crate::read_limited::read_limited_text(file, MAX_CONFIG_FILE).map_err(|e| {
+            Error::credentials(format!(
+                "cannot read OCI config file {} ({e}): create it with `oci setup config`, or \
                  point config_file at an existing one",
-                    file.display()
-                ))
-            })?;
+                file.display()
+            ))
+        })?;
         let parsed = OciProfile::parse(&text, file, profile)?;
         if parsed.pass_phrase.is_some() {
             warn_if_readable_by_others(file, "the OCI config file holds a pass_phrase but");

@@ -21,12 +21,12 @@ use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::read_limited::{read_secret, SECRET_FILE_LIMIT};
+use crate::read_limited::{read_limited, SECRET_FILE_LIMIT};
 
 /// Reads and parses the RSA private key in `path`, decrypting it with `passphrase` when it is
 /// encrypted. Warns (never fails) when the file is readable by group or others.
 pub fn load_key_file(path: &Path, passphrase: Option<&str>) -> Result<KeyPair> {
-    let bytes = read_secret(path, SECRET_FILE_LIMIT).map_err(|e| {
+    let bytes = read_limited(path, SECRET_FILE_LIMIT).map_err(|e| {
         Error::credentials(format!(
             "cannot read private key file {} ({e}): fix key_file in the OCI config profile",
             path.display()

@@ -25,7 +25,7 @@ use crate::auth::regions::resolve_region_with;
 use crate::auth::PrincipalType;
 use crate::config::Env;
 use crate::error::{Error, ErrorCode, Result};
-use crate::read_limited::{read_secret_text, SECRET_FILE_LIMIT};
+use crate::read_limited::{read_limited_text, SECRET_FILE_LIMIT};
 
 /// `OCI_RESOURCE_PRINCIPAL_VERSION`: selects the resource principal protocol (`2.2` here).
 pub const VERSION_ENV: &str = "OCI_RESOURCE_PRINCIPAL_VERSION";
@@ -81,9 +81,11 @@ impl LiteralOrPath {
     pub fn read(&self, what: &str) -> Result<Zeroizing<String>> {
         match self {
             LiteralOrPath::Literal(value) => Ok(value.clone()),
-            LiteralOrPath::Path(path) => read_secret_text(path, SECRET_FILE_LIMIT).map_err(|err| {
-                Error::credentials(format!("cannot read {what} from {}: {err}", path.display()))
-            }),
+            LiteralOrPath::Path(path) => {
+                read_limited_text(path, SECRET_FILE_LIMIT).map_err(|err| {
+                    Error::credentials(format!("cannot read {what} from {}: {err}", path.display()))
+                })
+            }
         }
     }
 }

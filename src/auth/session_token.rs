@@ -21,7 +21,7 @@ use crate::auth::pem::check_fingerprint;
 use crate::auth::{CredentialProvider, Credentials, PrincipalType};
 use crate::config::Env;
 use crate::error::{Error, ErrorCode, Result};
-use crate::read_limited::{read_secret_text, SECRET_FILE_LIMIT};
+use crate::read_limited::{read_limited_text, SECRET_FILE_LIMIT};
 
 /// What identifies one version of the token file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,8 +177,8 @@ fn file_stamp(path: &Path) -> Result<FileStamp> {
 /// rewrite during the read is seen at the next call.
 fn read_token(path: &Path) -> Result<(FileStamp, Zeroizing<String>)> {
     let stamp = file_stamp(path)?;
-    let text =
-        read_secret_text(path, SECRET_FILE_LIMIT).map_err(|e| token_error(path, &e.to_string()))?;
+    let text = read_limited_text(path, SECRET_FILE_LIMIT)
+        .map_err(|e| token_error(path, &e.to_string()))?;
     let token = text.trim();
     if token.is_empty() {
         return Err(token_error(path, "the file is empty"));

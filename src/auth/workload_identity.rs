@@ -30,7 +30,7 @@ use crate::auth::PrincipalType;
 use crate::config::Env;
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
-use crate::read_limited::{read_secret_text, SECRET_FILE_LIMIT};
+use crate::read_limited::{read_limited_text, SECRET_FILE_LIMIT};
 
 /// `KUBERNETES_SERVICE_HOST`: the cluster's API service host, where the proxymux listens too.
 pub const KUBERNETES_SERVICE_HOST_ENV: &str = "KUBERNETES_SERVICE_HOST";
@@ -153,7 +153,7 @@ const PROXYMUX_HINT: &str = "check that the cluster is an OKE enhanced cluster, 
 impl TokenSource for WorkloadIdentitySource {
     async fn fetch(&self) -> Result<SessionToken> {
         let token_path = &self.settings.token_path;
-        let sa_token = read_secret_text(token_path, SECRET_FILE_LIMIT).map_err(|err| {
+        let sa_token = read_limited_text(token_path, SECRET_FILE_LIMIT).map_err(|err| {
             Error::credentials(format!(
                 "cannot read the Kubernetes service account token {} ({err}): set \
                  {SERVICE_ACCOUNT_TOKEN_PATH_ENV} or mount the service account token",
