@@ -135,6 +135,9 @@ struct Script {
 
 /// What the target keeps for the life of the process.
 struct Harness {
+    /// Held for the whole of a run: the server and its request count serve one script at a
+    /// time (test threads replaying the corpus and the target's own tests share this harness).
+    turn: Mutex<()>,
     script: Arc<Mutex<Script>>,
     endpoint: String,
     runtime: tokio::runtime::Runtime,
@@ -151,7 +154,7 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        Harness { script, endpoint: format!("http://{addr}"), runtime }
+        Harness { turn: Mutex::new(()), script, endpoint: format!("http://{addr}"), runtime }
     })
 }
 
@@ -179,6 +182,7 @@ pub fn kms_client(data: &[u8]) {
 /// Runs the script of `data`; returns how many requests the server received.
 fn run(data: &[u8]) -> usize {
     let harness = harness();
+    let _turn = harness.turn.lock().unwrap_or_else(PoisonError::into_inner);
     let mut input = Input::new(data);
     let options = input.byte();
     let mut steps = VecDeque::new();
