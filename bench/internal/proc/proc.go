@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,6 +23,22 @@ func CPUTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// gcCPUMetric is the Go runtime's estimate of the CPU its garbage collector has used.
+const gcCPUMetric = "/cpu/classes/gc/total:cpu-seconds"
+
+// GCCPUTime is the Go runtime's estimate of the CPU time its garbage collector has used in this
+// process so far (mark assists, background and idle mark workers, and pauses counted as their
+// duration × GOMAXPROCS: an overestimate, which the runtime's documentation says to compare only
+// with its other estimates).
+func GCCPUTime() time.Duration {
+	sample := []metrics.Sample{{Name: gcCPUMetric}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return time.Duration(sample[0].Value.Float64() * float64(time.Second))
 }
 
 // Memory is the resident set of this process, in KiB.

@@ -116,3 +116,33 @@ func TestReadRestartRefusesMismatchedSamples(t *testing.T) {
 		t.Fatal("mismatched samples must be refused")
 	}
 }
+
+func TestCPUPerOpIsJudgedAgainstEachWorkersOwnFloor(t *testing.T) {
+	// Round 1: 10 ops at 250 µs while a signature costs 200 µs; round 2: the machine is slower,
+	// 30 ops at 390 µs while a signature costs 300 µs. Each round is 1.25× (round 2: 1.30×) its
+	// own floor: (10×250 + 30×390) ÷ (10×200 + 30×300) = 14200 ÷ 11000 = 1.291. Against the
+	// (nearest-rank) median floor, 200 µs, the pooled 355 µs/op would read 1.78×.
+	fast, slow := worker("ours", 100, 250, 10), worker("ours", 100, 390, 30)
+	fast.SignFloorUs, slow.SignFloorUs = 200, 300
+	res := Aggregate([]*scenario.WorkerReport{fast, worker("official", 1000, 2000, 2), slow}, Floors{RSA2048SignUs: 180})
+	enc := res.Scenario("encrypt_32B_c1")
+	if enc.Ours.CPUPerOpInFloors != 1.291 || enc.Ours.CPUUsPerOp != 355 {
+		t.Fatalf("floor-weighted CPU/op %v, pooled %v µs; want 1.291 and 355", enc.Ours.CPUPerOpInFloors, enc.Ours.CPUUsPerOp)
+	}
+	if res.Floors.RSA2048SignUs != 200 || len(res.Floors.PerWorkerSignUs) != 2 {
+		t.Fatalf("floors %+v: want the median of the per-worker floors", res.Floors)
+	}
+	for _, c := range res.Checks() {
+		if strings.Contains(c.Target, "encrypt_32B_c1 (ours ÷ one-signature floor)") && c.Measured != 1.291 {
+			t.Fatalf("%s measured %v, want the floor-weighted 1.291", c.Target, c.Measured)
+		}
+	}
+	if md := res.Markdown(RunInfo{Rounds: 2}); !strings.Contains(md, "each of our 2 workers: median **200 µs** (200–300 µs)") {
+		t.Fatalf("markdown lacks the per-worker floors:\n%s", md)
+	}
+	// A worker without a floor (an older report) falls back to the run's floor for everyone.
+	slow.SignFloorUs = 0
+	if got := Aggregate([]*scenario.WorkerReport{fast, slow}, Floors{RSA2048SignUs: 180}).Scenario("encrypt_32B_c1").Ours.CPUPerOpInFloors; got != 0 {
+		t.Fatalf("CPUPerOpInFloors %v with a round lacking its floor, want 0 (fallback)", got)
+	}
+}

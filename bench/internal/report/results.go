@@ -22,6 +22,13 @@ type Figures struct {
 	// The plugin process's share of CPUUsPerOp and RSSMiB (0 for in-process implementations).
 	PluginCPUUsPerOp float64 `json:"plugin_cpu_us_per_op,omitempty"`
 	PluginRSSMiB     float64 `json:"plugin_rss_mib,omitempty"`
+	// CPUPerOpInFloors is the CPU per op in units of the signature floor measured just before
+	// each worker: the CPU of all rounds ÷ Σ(ops × that round's floor), so a machine that is
+	// slower in one round is judged by its speed in that round (0: no per-worker floors).
+	CPUPerOpInFloors float64 `json:"cpu_per_op_in_floors,omitempty"`
+	// GCCPUUsPerOp is the Go runtime's estimate of its garbage collector's CPU per op, part of
+	// CPUUsPerOp (an overestimate: pauses count × GOMAXPROCS).
+	GCCPUUsPerOp float64 `json:"gc_cpu_us_per_op,omitempty"`
 	// EmulatorCPUUsPerOp is the emulator's CPU per op in the same phases (markdown only).
 	EmulatorCPUUsPerOp float64 `json:"-"`
 	Ops                int     `json:"-"`
@@ -35,10 +42,12 @@ type ScenarioResult struct {
 	Plugin   Figures `json:"plugin"`
 }
 
-// Floors are the two floors measured in the same run.
+// Floors are the two floors measured in the same run. The signature floor is the median of the
+// ones measured before each worker when there are any (PerWorkerSignUs), else the run's first.
 type Floors struct {
-	RSA2048SignUs   float64 `json:"rsa2048_sign_us"`
-	EmulatorOpsPerS float64 `json:"emulator_ops_per_s"`
+	RSA2048SignUs   float64   `json:"rsa2048_sign_us"`
+	EmulatorOpsPerS float64   `json:"emulator_ops_per_s"`
+	PerWorkerSignUs []float64 `json:"rsa2048_sign_us_per_worker,omitempty"`
 }
 
 // Results is bench/results/latest.json.
@@ -51,6 +60,14 @@ type Results struct {
 // the summed phases, resident memory the median of the rounds.
 func Aggregate(workers []*scenario.WorkerReport, floors Floors) *Results {
 	res := &Results{Floors: floors}
+	for _, w := range workers {
+		if w.SignFloorUs > 0 {
+			res.Floors.PerWorkerSignUs = append(res.Floors.PerWorkerSignUs, w.SignFloorUs)
+		}
+	}
+	if len(res.Floors.PerWorkerSignUs) > 0 {
+		res.Floors.RSA2048SignUs = round(stats.Median(res.Floors.PerWorkerSignUs), 1)
+	}
 	for _, sc := range scenario.All {
 		row := ScenarioResult{Name: sc.Name}
 		row.Ours = figures(workers, impls.Ours, sc.Name)
@@ -64,7 +81,8 @@ func Aggregate(workers []*scenario.WorkerReport, floors Floors) *Results {
 // figures pools one implementation's measurements of one scenario.
 func figures(workers []*scenario.WorkerReport, impl, name string) Figures {
 	var latencies, rss, pluginRSS []float64
-	var wall, cpu, emu, pluginCPU float64
+	var wall, cpu, emu, pluginCPU, gc, floorCost float64
+	everyRoundHasAFloor := true
 	for _, w := range workers {
 		if w.Impl != impl {
 			continue
@@ -78,6 +96,9 @@ func figures(workers []*scenario.WorkerReport, impl, name string) Figures {
 			cpu += m.CPUUs + m.PluginCPUUs
 			pluginCPU += m.PluginCPUUs
 			emu += m.EmulatorCPUs
+			gc += m.GCCPUUs
+			floorCost += float64(len(m.LatenciesUs)) * w.SignFloorUs
+			everyRoundHasAFloor = everyRoundHasAFloor && w.SignFloorUs > 0
 			rss = append(rss, float64(m.RSSKiB+m.PluginRSSKiB)/1024)
 			pluginRSS = append(pluginRSS, float64(m.PluginRSSKiB)/1024)
 		}
@@ -92,6 +113,10 @@ func figures(workers []*scenario.WorkerReport, impl, name string) Figures {
 	f.CPUUsPerOp = round(cpu/float64(f.Ops), 1)
 	f.EmulatorCPUUsPerOp = round(emu/float64(f.Ops), 1)
 	f.PluginCPUUsPerOp = round(pluginCPU/float64(f.Ops), 1)
+	f.GCCPUUsPerOp = round(gc/float64(f.Ops), 1)
+	if everyRoundHasAFloor && floorCost > 0 {
+		f.CPUPerOpInFloors = round(cpu/floorCost, 3)
+	}
 	return f
 }
 

@@ -70,6 +70,10 @@ type Measurement struct {
 	CPUUs        float64   `json:"cpu_us"`          // this process, all threads
 	EmulatorCPUs float64   `json:"emulator_cpu_us"` // the emulator process in the same phase
 	RSSKiB       int64     `json:"rss_kib"`         // resident after the phase; for init: added by load + first init
+	// The Go runtime's estimate of its garbage collector's CPU in the phase (runtime/metrics
+	// /cpu/classes/gc/total: mark assists, background and idle mark workers, pauses counted as
+	// pause × GOMAXPROCS, so an overestimate); part of CPUUs. Not measured for seal_init.
+	GCCPUUs float64 `json:"gc_cpu_us,omitempty"`
 	// The plugin implementation's own process (0 for the in-process implementations): its CPU in
 	// the same phase (for init: each started plugin process's CPU up to its SetConfig's end) and
 	// its resident memory after the phase (for init: after the first SetConfig).
@@ -81,6 +85,9 @@ type Measurement struct {
 type WorkerReport struct {
 	Impl         string        `json:"impl"`
 	Measurements []Measurement `json:"measurements"`
+	// SignFloorUs is the signature floor the parent measured just before starting this worker
+	// (0: not measured), so its CPU per op is judged against the machine's speed at the time.
+	SignFloorUs float64 `json:"sign_floor_us,omitempty"`
 }
 
 // RunAll measures every scenario for impl against target, seal init first.
@@ -179,12 +186,12 @@ func measureOp(ctx context.Context, w wrapping.Wrapper, sc Scenario, s Settings)
 		return Measurement{}, fmt.Errorf("warm-up: %w", err)
 	}
 	pluginPID := impls.ChildPID(w)
-	emu0, plugin0 := processCPU(s.EmulatorPID), processCPU(pluginPID)
+	emu0, plugin0, gc0 := processCPU(s.EmulatorPID), processCPU(pluginPID), proc.GCCPUTime()
 	res, err := load.Phase(sc.Concurrency, s.Duration, op)
 	if err != nil {
 		return Measurement{}, err
 	}
-	emu, plugin := processCPU(s.EmulatorPID)-emu0, processCPU(pluginPID)-plugin0
+	emu, plugin, gc := processCPU(s.EmulatorPID)-emu0, processCPU(pluginPID)-plugin0, proc.GCCPUTime()-gc0
 	mem, err := proc.ReadMemory()
 	if err != nil {
 		return Measurement{}, err
@@ -198,6 +205,7 @@ func measureOp(ctx context.Context, w wrapping.Wrapper, sc Scenario, s Settings)
 		RSSKiB:       mem.RSSKiB,
 		PluginCPUUs:  float64(plugin.Nanoseconds()) / 1e3,
 		PluginRSSKiB: processRSS(pluginPID),
+		GCCPUUs:      float64(gc.Nanoseconds()) / 1e3,
 	}, nil
 }
 
