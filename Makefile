@@ -2,6 +2,7 @@
 #   make demo   start the embedded emulator and walk a Vault-like seal lifecycle (Go binding)
 #   make test   everything CI runs (installs what it needs from the package registries)
 #   make bench  side-by-side benchmarks against Vault's Go ocikms seal
+#   make bench-compare BASE=<commit>  our CPU per op against another commit's, alternately
 #   make plugin the OpenBao KMS plugin, fully static: target/openbao-plugin/openbao-plugin-kms-ocikms
 
 SHELL := /bin/bash
@@ -19,7 +20,7 @@ PREFIX ?= /usr/local
 LIB_MAJOR := $(shell sed -n 's/^version = "\([0-9]*\)\..*/\1/p' Cargo.toml | head -1)
 
 .PHONY: all build tools demo test test-rust test-header test-gosdk test-go test-c test-python \
-        bench test-bench-smoke clean plugin openbao-servers test-openbao-compat test-openbao-plugin \
+        bench bench-compare test-bench-smoke clean plugin openbao-servers test-openbao-compat test-openbao-plugin \
         test-openbao install test-go-tidy vault test-vault test-vault-shim
 
 all: build
@@ -108,6 +109,11 @@ test-vault: vault test-vault-shim
 
 bench: build
 	scripts/bench.sh
+
+# Our client CPU per op against another commit's, measured alternately on one emulator (a ratio
+# per scenario, no assertions): make bench-compare BASE=<commit> [ROUNDS=6].
+bench-compare:
+	scripts/bench-compare.sh $(BASE) $(ROUNDS)
 
 # Only checks that the benchmark harness runs on a tiny workload: no timing assertions.
 test-bench-smoke:
