@@ -19,6 +19,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeyPair;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use url::Url;
 use zeroize::Zeroizing;
 
 use crate::auth::federation::{SessionToken, SessionTokenProvider, TokenSource};
@@ -30,7 +31,7 @@ use crate::auth::token_fetch::{read_token_response, SessionKeys, TOKEN_REQUEST_T
 use crate::auth::PrincipalType;
 use crate::config::Env;
 use crate::error::{Error, Result};
-use crate::http::HttpClient;
+use crate::http::{check_cleartext, HttpClient};
 use crate::signing::{self, RequestParts, FEDERATION_SIGNED_HEADERS};
 
 /// `OCI_SDK_AUTH_CLIENT_REGION_URL`: overrides the federation endpoint's host.
@@ -46,17 +47,25 @@ pub type InstancePrincipalProvider = SessionTokenProvider<InstancePrincipalSourc
 
 /// Creates an instance principal provider from the environment `env`. Nothing is fetched until
 /// the first request. `http` (trusting the configured CA bundle) talks to the metadata and the
-/// federation services.
+/// federation services. A federation override of plain `http://` to a host that is not a
+/// loopback address is a config error unless `allow_plaintext_http` (the session token, a
+/// credential, would come back in clear text).
 pub fn instance_principal_provider(
     env: Env<'_>,
     http: Arc<HttpClient>,
-) -> InstancePrincipalProvider {
+    allow_plaintext_http: bool,
+) -> Result<InstancePrincipalProvider> {
     let endpoint_override = env(AUTH_CLIENT_REGION_URL_ENV).filter(|v| !v.trim().is_empty());
+    if let Some(url) =
+        endpoint_override.as_deref().and_then(|h| Url::parse(&federation_url(h)).ok())
+    {
+        check_cleartext(&url, AUTH_CLIENT_REGION_URL_ENV, "session tokens", allow_plaintext_http)?;
+    }
     let region_env = [REGION_METADATA_ENV, DEFAULT_REALM_ENV]
         .into_iter()
         .filter_map(|name| env(name).map(|value| (name, value)))
         .collect();
-    SessionTokenProvider::new(InstancePrincipalSource {
+    Ok(SessionTokenProvider::new(InstancePrincipalSource {
         metadata: MetadataClient::from_env(env, Arc::clone(&http)),
         federation_http: http,
         endpoint_override,
@@ -64,7 +73,7 @@ pub fn instance_principal_provider(
         federation_url: tokio::sync::OnceCell::new(),
         tenancy: Mutex::new(None),
         session_keys: SessionKeys::default(),
-    })
+    }))
 }
 
 /// Fetches instance principal session tokens (see the module docs).
@@ -299,6 +308,28 @@ mod tests {
             "https://auth.us-phoenix-1.oraclecloud.com/v1/x509"
         );
         assert_eq!(federation_url("http://127.0.0.1:8080/"), "http://127.0.0.1:8080/v1/x509");
+    }
+
+    #[test]
+    fn a_plain_http_federation_override_to_a_network_host_needs_allow_plaintext_http() {
+        let provider = |url: &'static str, allow: bool| {
+            let env =
+                move |name: &str| (name == AUTH_CLIENT_REGION_URL_ENV).then(|| url.to_owned());
+            let http = Arc::new(HttpClient::new(crate::http::tls_config(None).unwrap()));
+            instance_principal_provider(&env, http, allow).map(|_| ())
+        };
+        let err = provider("http://auth.example.com", false).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Config);
+        let message = err.to_string();
+        for part in [AUTH_CLIENT_REGION_URL_ENV, "http://auth.example.com", "session tokens"] {
+            assert!(message.contains(part), "{message:?} lacks {part:?}");
+        }
+        assert!(message.contains("allow_plaintext_http = true"), "{message}");
+        // Opted in; https, no scheme (https is added) and loopback need nothing.
+        provider("http://auth.example.com", true).unwrap();
+        for url in ["https://auth.example.com", "auth.example.com", "http://127.0.0.1:9/"] {
+            provider(url, false).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
     }
 
     #[test]

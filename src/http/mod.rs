@@ -30,6 +30,6 @@ pub use interrupt::Interrupt;
 pub(crate) use message::read_response;
 pub use message::{HttpRequest, HttpResponse};
 pub use origin::Origin;
-pub use route::is_cleartext_to_network;
+pub use route::{check_cleartext, is_cleartext_to_network};
 pub use tls::tls_config;
 pub(crate) use wire::{ByteSource, MAX_BODY};

@@ -24,6 +24,31 @@ pub fn is_cleartext_to_network(url: &Url) -> bool {
     }
 }
 
+/// The rule for plain `http://`: to a host that is not a loopback address it is a config error
+/// unless `allow` (the `allow_plaintext_http` setting), and then a warning at every use. `source`
+/// names the setting or variable that gave `url`; `exposed` says what would cross the network
+/// unencrypted. A typo must not send secrets in clear text.
+pub fn check_cleartext(url: &Url, source: &str, exposed: &str, allow: bool) -> Result<()> {
+    if !is_cleartext_to_network(url) {
+        return Ok(());
+    }
+    let origin = url.origin().ascii_serialization();
+    if !allow {
+        return Err(Error::config(format!(
+            "{source} {origin} is plain http:// to a host that is not a loopback address: \
+             {exposed} would cross the network unencrypted. Use https://, or set \
+             allow_plaintext_http = true if the clear text is intended (e.g. a TLS-terminating \
+             sidecar on a private link)"
+        )));
+    }
+    tracing::warn!(
+        endpoint = origin.as_str(),
+        "{source} is plain http:// to a non-loopback host (allow_plaintext_http = true): \
+         {exposed} cross the network UNENCRYPTED"
+    );
+    Ok(())
+}
+
 /// An HTTP proxy to go through.
 pub(super) struct Proxy {
     pub(super) host: String,

@@ -11,9 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::auth::Credentials;
 use crate::error::{Error, Result};
-use crate::http::{
-    is_cleartext_to_network, HttpClient, HttpRequest, Origin, CLIENT_INFO, USER_AGENT,
-};
+use crate::http::{check_cleartext, HttpClient, HttpRequest, Origin, CLIENT_INFO, USER_AGENT};
 use crate::request_id::new_request_id;
 use crate::signing::{self, RequestParts};
 
@@ -39,22 +37,7 @@ impl Endpoint {
     ) -> Result<Endpoint> {
         let base = Endpoint::parse(config_key, value)?;
         let display = base.origin().ascii_serialization();
-        if is_cleartext_to_network(&base) {
-            if !allow_plaintext_http {
-                return Err(Error::config(format!(
-                    "{config_key} {display} is plain http:// to a host that is not a loopback \
-                     address: data keys and plaintexts would cross the network unencrypted. Use \
-                     https://, or set allow_plaintext_http = true if the clear text is intended \
-                     (e.g. a TLS-terminating sidecar on a private link)"
-                )));
-            }
-            let endpoint = display.as_str();
-            tracing::warn!(
-                endpoint,
-                "{config_key} is plain http:// to a non-loopback host (allow_plaintext_http = \
-                 true): data keys and plaintexts cross the network UNENCRYPTED"
-            );
-        }
+        check_cleartext(&base, config_key, "data keys and plaintexts", allow_plaintext_http)?;
         Ok(Endpoint { origin: http.origin(&base)?, base, display })
     }
 
