@@ -179,6 +179,8 @@ type signer struct {
 	iterations int
 }
 
+// newSigner loads the emulator's API key for the floor measurements (fewer iterations in a
+// smoke run).
 func newSigner(cfg *runConfig, emu *emulatortest.Emulator) (*signer, error) {
 	keyFile, err := emu.APIKeyFile()
 	if err != nil {
@@ -221,8 +223,7 @@ func measureFloors(sig *signer, cfg *runConfig, emu *emulatortest.Emulator, info
 		fl.RSA2048SignUs = min(fl.RSA2048SignUs, info.AwsLcSignUs)
 	}
 	logf("signature floor: Go crypto/rsa %.0f µs, aws-lc %.0f µs", info.GoSignUs, info.AwsLcSignUs)
-	key := sig.key
-	req, err := floors.SignEncrypt(emu.CryptoEndpoint, emu.KeyID, emu.Tenancy+"/"+emu.User+"/"+emu.Fingerprint, key)
+	req, err := floors.SignEncrypt(emu.CryptoEndpoint, emu.KeyID, emu.Tenancy+"/"+emu.User+"/"+emu.Fingerprint, sig.key)
 	if err != nil {
 		return fl, err
 	}

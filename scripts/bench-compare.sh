@@ -9,12 +9,18 @@
 #
 #   scripts/bench-compare.sh <commit> [rounds]     default 6 rounds, 2 s per scenario
 #
-# The base is checked out in target/bench-compare/src (a git worktree) and built there with its
-# own target directory: the first run for a base costs a full release build (~15 min on 2 cores).
+# The base must have `ocikms-bench worker -only` (commits from 14f805f, 2026-11-30, on). It is
+# checked out in target/bench-compare/src (a git worktree, reused for later bases) and built
+# there with its own target directory: the first run costs a full release build (~15 min on 2
+# cores), a later base only what changed.
 set -euo pipefail
 
 base="${1:?usage: scripts/bench-compare.sh <commit> [rounds]}"
 rounds="${2:-6}"
+if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench-compare: rounds must be a positive number, not '$rounds'" >&2
+  exit 2
+fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 CARGO="${CARGO:-cargo}"
@@ -24,34 +30,45 @@ src="$work/src"
 scenarios=encrypt_32B_c1,decrypt_32B_c1,encrypt_32B_c32,decrypt_32B_c32,encrypt_64KiB_c1
 export GONOSUMDB='github.com/openbao/*'
 
-# build_bench <tree>: the library, the emulator and the benchmark binary of one source tree.
+# build_bench <tree> <cargo packages...>: the library (and what else is named) and the benchmark
+# binary of one source tree, relinked whenever the library changed (this tree's go-env.sh, which
+# stamps the digest of <tree>'s library into the link flags).
 build_bench() {
-  (cd "$1" && "$CARGO" build --release --locked -p ocikms -p oci-kms-emulator)
-  # Stamp the library's digest into the link (as scripts/go-env.sh does) so a rebuilt library
-  # is relinked; older trees lack the script.
-  local digest
-  digest="$(sha256sum "$1/target/release/libocikms.a" | cut -c1-16)"
-  (cd "$1/bench" && GOFLAGS="-ldflags=-X=main.ocikmsLibraryDigest=$digest" "$GO" build -o "$1/target/release/ocikms-bench" .)
+  local tree="$1"
+  shift
+  (cd "$tree" && "$CARGO" build --release --locked "$@")
+  (OCIKMS_ROOT="$tree" . "$root/scripts/go-env.sh" && cd "$tree/bench" &&
+    "$GO" build -o "$tree/target/release/ocikms-bench" .)
 }
 
-mkdir -p "$work"
 commit="$(git rev-parse --verify "$base^{commit}")"
-if [ "$(git -C "$src" rev-parse HEAD 2>/dev/null || true)" != "$commit" ]; then
-  git worktree remove --force "$src" 2>/dev/null || rm -rf "$src"
+if ! git show "$commit:bench/worker.go" 2>/dev/null | grep -q '"only"'; then
+  echo "bench-compare: $base has no \`ocikms-bench worker -only\` (it came with 14f805f): pick a later base" >&2
+  exit 2
+fi
+mkdir -p "$work"
+if [ "$(git -C "$src" rev-parse --show-toplevel 2>/dev/null || true)" = "$src" ]; then
+  git -C "$src" checkout --quiet --force --detach "$commit" # keeps its target/ for a rebuild
+else
+  rm -rf "$src"
   git worktree prune
   git worktree add --detach "$src" "$commit" >/dev/null
 fi
 echo "bench-compare: building the base $(git log -1 --format='%h %ad' --date=short "$commit")"
-build_bench "$src"
+build_bench "$src" -p ocikms
 echo "bench-compare: building this tree"
-build_bench "$root"
+build_bench "$root" -p ocikms -p oci-kms-emulator
 
 # One emulator (this tree's) for both: its first stdout line is the endpoints JSON.
 state="$(mktemp -d)"
 "$root/target/release/oci-kms-emulator" --state-dir "$state" --listen 127.0.0.1:0 >"$state/endpoints" 2>"$state/stderr" &
 emulator=$!
 trap 'kill "$emulator" 2>/dev/null; wait "$emulator" 2>/dev/null; rm -rf "$state"' EXIT
-for _ in $(seq 100); do [ -s "$state/endpoints" ] && break; sleep 0.1; done
+for _ in $(seq 200); do [ -s "$state/endpoints" ] && break; sleep 0.1; done
+if ! [ -s "$state/endpoints" ] || ! kill -0 "$emulator" 2>/dev/null; then
+  echo "bench-compare: the emulator did not start: $(cat "$state/stderr")" >&2
+  exit 1
+fi
 field() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])' "$state/endpoints" "$1"; }
 config="$(field oci_config_file)"
 home="$state/home"

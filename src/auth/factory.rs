@@ -46,11 +46,10 @@ pub fn provider_from_config_with_env(
         AuthType::InstancePrincipal => {
             let http = crate::http::tls_config(config.ca_cert.as_deref())?;
             let http = Arc::new(crate::http::HttpClient::new(http));
-            let allow_plaintext_http = config.allow_plaintext_http;
             Ok(Arc::new(instance_principal::instance_principal_provider(
                 env,
                 http,
-                allow_plaintext_http,
+                config.allow_plaintext_http,
             )?))
         }
         AuthType::ResourcePrincipal => {

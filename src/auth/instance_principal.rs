@@ -56,9 +56,13 @@ pub fn instance_principal_provider(
     allow_plaintext_http: bool,
 ) -> Result<InstancePrincipalProvider> {
     let endpoint_override = env(AUTH_CLIENT_REGION_URL_ENV).filter(|v| !v.trim().is_empty());
-    if let Some(url) =
-        endpoint_override.as_deref().and_then(|h| Url::parse(&federation_url(h)).ok())
-    {
+    if let Some(host) = &endpoint_override {
+        let url = Url::parse(&federation_url(host)).map_err(|e| {
+            Error::config(format!(
+                "{AUTH_CLIENT_REGION_URL_ENV} {host:?} is not a valid federation host or URL \
+                 ({e}): give a host such as auth.us-ashburn-1.oraclecloud.com or an https:// URL"
+            ))
+        })?;
         check_cleartext(&url, AUTH_CLIENT_REGION_URL_ENV, "session tokens", allow_plaintext_http)?;
     }
     let region_env = [REGION_METADATA_ENV, DEFAULT_REALM_ENV]
@@ -330,6 +334,10 @@ mod tests {
         for url in ["https://auth.example.com", "auth.example.com", "http://127.0.0.1:9/"] {
             provider(url, false).unwrap_or_else(|e| panic!("{url}: {e}"));
         }
+        // Not a URL even with https:// added: said at init, not at the first token fetch.
+        let err = provider("auth example", false).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::Config);
+        assert!(err.to_string().contains("not a valid federation host"), "{err}");
     }
 
     #[test]

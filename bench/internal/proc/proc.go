@@ -31,7 +31,8 @@ const gcCPUMetric = "/cpu/classes/gc/total:cpu-seconds"
 // GCCPUTime is the Go runtime's estimate of the CPU time its garbage collector has used in this
 // process so far (mark assists, background and idle mark workers, and pauses counted as their
 // duration × GOMAXPROCS: an overestimate, which the runtime's documentation says to compare only
-// with its other estimates).
+// with its other estimates). The runtime updates it when a GC cycle ends, so a delta over a phase
+// counts the cycles that ended in it, whole.
 func GCCPUTime() time.Duration {
 	sample := []metrics.Sample{{Name: gcCPUMetric}}
 	metrics.Read(sample)

@@ -140,7 +140,8 @@ func TestCPUPerOpIsJudgedAgainstEachWorkersOwnFloor(t *testing.T) {
 	if md := res.Markdown(RunInfo{Rounds: 2}); !strings.Contains(md, "each of our 2 workers: median **200 µs** (200–300 µs)") {
 		t.Fatalf("markdown lacks the per-worker floors:\n%s", md)
 	}
-	// A worker without a floor (an older report) falls back to the run's floor for everyone.
+	// A worker without a floor (an older report): no floor-weighted figure, so the target falls
+	// back to CPU/op ÷ the run's floor (here the median of the floors the other workers have).
 	slow.SignFloorUs = 0
 	if got := Aggregate([]*scenario.WorkerReport{fast, slow}, Floors{RSA2048SignUs: 180}).Scenario("encrypt_32B_c1").Ours.CPUPerOpInFloors; got != 0 {
 		t.Fatalf("CPUPerOpInFloors %v with a round lacking its floor, want 0 (fallback)", got)
