@@ -197,8 +197,8 @@ func newSigner(cfg *runConfig, emu *emulatortest.Emulator) (*signer, error) {
 	return &signer{keyFile: keyFile, key: key, bin: cfg.signFloorBin, iterations: iterations}, nil
 }
 
-// floor is the cheapest signature this machine makes now: aws-lc's (ours) when measured, else
-// Go's.
+// floor is the signature floor now: aws-lc's (ours, the cheaper one) when the sign_floor binary
+// is given, else Go's.
 func (s *signer) floor() (float64, error) {
 	if s.bin != "" {
 		return awsLcSignMicros(s.bin, s.keyFile, s.iterations)
@@ -214,14 +214,12 @@ func measureFloors(sig *signer, cfg *runConfig, emu *emulatortest.Emulator, info
 	if info.GoSignUs, err = floors.GoSignMicros(sig.key, sig.iterations); err != nil {
 		return fl, fmt.Errorf("Go signature floor: %w", err)
 	}
-	fl.RSA2048SignUs = info.GoSignUs
 	if sig.bin != "" {
 		if info.AwsLcSignUs, err = sig.floor(); err != nil {
 			return fl, err
 		}
-		// The floor is the cheapest signature this machine makes: aws-lc's, ours.
-		fl.RSA2048SignUs = min(fl.RSA2048SignUs, info.AwsLcSignUs)
 	}
+	fl.RSA2048SignUs = info.StartSignUs()
 	logf("signature floor: Go crypto/rsa %.0f µs, aws-lc %.0f µs", info.GoSignUs, info.AwsLcSignUs)
 	req, err := floors.SignEncrypt(emu.CryptoEndpoint, emu.KeyID, emu.Tenancy+"/"+emu.User+"/"+emu.Fingerprint, sig.key)
 	if err != nil {

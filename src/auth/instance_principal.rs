@@ -55,15 +55,23 @@ pub fn instance_principal_provider(
     http: Arc<HttpClient>,
     allow_plaintext_http: bool,
 ) -> Result<InstancePrincipalProvider> {
-    let endpoint_override = env(AUTH_CLIENT_REGION_URL_ENV).filter(|v| !v.trim().is_empty());
-    if let Some(host) = &endpoint_override {
-        let url = Url::parse(&federation_url(host)).map_err(|e| {
+    let host_override = env(AUTH_CLIENT_REGION_URL_ENV).filter(|v| !v.trim().is_empty());
+    let mut url_override = None;
+    if let Some(host) = &host_override {
+        let url = federation_url(host);
+        let parsed = Url::parse(&url).map_err(|e| {
             Error::config(format!(
                 "{AUTH_CLIENT_REGION_URL_ENV} {host:?} is not a valid federation host or URL \
                  ({e}): give a host such as auth.us-ashburn-1.oraclecloud.com or an https:// URL"
             ))
         })?;
-        check_cleartext(&url, AUTH_CLIENT_REGION_URL_ENV, "session tokens", allow_plaintext_http)?;
+        check_cleartext(
+            &parsed,
+            AUTH_CLIENT_REGION_URL_ENV,
+            "session tokens",
+            allow_plaintext_http,
+        )?;
+        url_override = Some(url);
     }
     let region_env = [REGION_METADATA_ENV, DEFAULT_REALM_ENV]
         .into_iter()
@@ -72,9 +80,8 @@ pub fn instance_principal_provider(
     Ok(SessionTokenProvider::new(InstancePrincipalSource {
         metadata: MetadataClient::from_env(env, Arc::clone(&http)),
         federation_http: http,
-        endpoint_override,
         region_env,
-        federation_url: tokio::sync::OnceCell::new(),
+        federation_url: tokio::sync::OnceCell::new_with(url_override),
         tenancy: Mutex::new(None),
         session_keys: SessionKeys::default(),
     }))
@@ -84,9 +91,10 @@ pub fn instance_principal_provider(
 pub struct InstancePrincipalSource {
     metadata: MetadataClient,
     federation_http: Arc<HttpClient>,
-    endpoint_override: Option<String>,
     /// The region-resolution variables, captured at creation.
     region_env: Vec<(&'static str, String)>,
+    /// Set at creation from `OCI_SDK_AUTH_CLIENT_REGION_URL`, else from the instance's region
+    /// at first use.
     federation_url: tokio::sync::OnceCell<String>,
     tenancy: Mutex<Option<String>>,
     session_keys: SessionKeys,
@@ -101,21 +109,16 @@ struct InstanceIdentity {
 }
 
 impl InstancePrincipalSource {
-    /// The federation URL: from `OCI_SDK_AUTH_CLIENT_REGION_URL` or the instance's region.
+    /// The federation URL: from `OCI_SDK_AUTH_CLIENT_REGION_URL` (set at creation) or the
+    /// instance's region.
     async fn federation_url(&self) -> Result<&str> {
         self.federation_url
             .get_or_try_init(|| async {
-                let host = match &self.endpoint_override {
-                    Some(host) => host.clone(),
-                    None => {
-                        let lookup = |name: &str| {
-                            self.region_env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
-                        };
-                        resolve_region_with(&self.metadata.region().await?, &lookup)
-                            .service_host("auth")
-                    }
+                let lookup = |name: &str| {
+                    self.region_env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
                 };
-                Ok(federation_url(&host))
+                let region = resolve_region_with(&self.metadata.region().await?, &lookup);
+                Ok(federation_url(&region.service_host("auth")))
             })
             .await
             .map(String::as_str)
